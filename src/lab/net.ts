@@ -1,0 +1,91 @@
+/** IPv4 arithmetic for lab subnets (pure). */
+
+export interface Cidr {
+  network: number;
+  prefix: number;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function isIpv4(text: string): boolean {
+  return IPV4.test(text);
+}
+
+export function ipToInt(ip: string): number {
+  if (!isIpv4(ip)) throw new Error(`not an IPv4 address: ${ip}`);
+  return ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+}
+
+export function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/** Parses `a.b.c.d/p`; returns an error message instead of throwing. */
+export function parseCidr(text: string): Cidr | string {
+  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
+  if (!m || !isIpv4(m[1]!)) return `"${text}" is not an IPv4 CIDR such as 192.168.57.0/24`;
+  const prefix = Number(m[2]);
+  if (prefix < 8 || prefix > 28) return `"${text}": the prefix must be between /8 and /28`;
+  const addr = ipToInt(m[1]!);
+  const size = 2 ** (32 - prefix);
+  if (addr % size !== 0) {
+    return `"${text}" has host bits set; did you mean ${intToIp(addr - (addr % size))}/${prefix}?`;
+  }
+  return { network: addr, prefix };
+}
+
+export function cidrSize(c: Cidr): number {
+  return 2 ** (32 - c.prefix);
+}
+
+export function formatCidr(c: Cidr): string {
+  return `${intToIp(c.network)}/${c.prefix}`;
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  return a.network < b.network + cidrSize(b) && b.network < a.network + cidrSize(a);
+}
+
+export function contains(outer: Cidr, inner: Cidr): boolean {
+  return inner.network >= outer.network && inner.network + cidrSize(inner) <= outer.network + cidrSize(outer);
+}
+
+/** The host at `offset` inside the subnet (offset 1 is the gateway by convention). */
+export function hostAt(c: Cidr, offset: number): string {
+  return intToIp(c.network + offset);
+}
+
+/** First machine address offset inside a lab subnet: .101, as coreos-vagrant numbered its VMs. */
+export const FIRST_HOST_OFFSET = 101;
+
+/** How many machines fit from FIRST_HOST_OFFSET up to (not including) the broadcast address. */
+export function machineCapacity(c: Cidr): number {
+  return Math.max(0, cidrSize(c) - 1 - FIRST_HOST_OFFSET);
+}
+
+/** VirtualBox ≥ 6.1.28 allows host-only networks only here unless /etc/vbox/networks.conf says otherwise. */
+export const VIRTUALBOX_ALLOWED = '192.168.56.0/21';
+/** vboxnet0's own network, whose DHCP server races static addresses. */
+export const VIRTUALBOX_DEFAULT_NET = '192.168.56.0/24';
+/** Docker's default bridge, which coreos-vagrant's 172.17.8.0/24 overlapped. */
+export const DOCKER0_NET = '172.17.0.0/16';
+
+/** The /24s cclab picks from by default: inside 192.168.56.0/21, but not 192.168.56.0/24. */
+export const DEFAULT_SUBNETS = [57, 58, 59, 60, 61, 62, 63].map((n) => `192.168.${n}.0/24`);
+
+/**
+ * A default subnet for a lab: a stable choice from its name, moved on past the ones other labs
+ * already use, so labs can coexist. Returns undefined when all are taken.
+ */
+export function defaultSubnet(labName: string, taken: readonly string[]): string | undefined {
+  let hash = 0;
+  for (const ch of labName) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  const start = hash % DEFAULT_SUBNETS.length;
+  const takenCidrs = taken.map(parseCidr).filter((c): c is Cidr => typeof c !== 'string');
+  for (let i = 0; i < DEFAULT_SUBNETS.length; i++) {
+    const candidate = DEFAULT_SUBNETS[(start + i) % DEFAULT_SUBNETS.length]!;
+    const c = parseCidr(candidate) as Cidr;
+    if (!takenCidrs.some((t) => overlaps(t, c))) return candidate;
+  }
+  return undefined;
+}
