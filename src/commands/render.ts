@@ -1,0 +1,56 @@
+/** `cclab render`: write a lab's Vagrantfile and cloud-configs to a directory; never runs Vagrant. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { Context } from '../context.js';
+import type { Target } from '../render/cloudconfig.js';
+import { planLab } from '../render/plan.js';
+import { version } from '../version.js';
+import { prepareLab, type LabInputOptions } from './lab-input.js';
+
+export interface RenderOptions extends LabInputOptions {
+  out?: string | undefined;
+  target: Target;
+  json: boolean;
+}
+
+export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
+  const { lab, warnings } = await prepareLab(opts, ctx);
+  for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
+  const outDir = resolve(ctx.cwd, opts.out ?? lab.name);
+  const plan = planLab(lab, { target: opts.target, version: version() });
+  await mkdir(outDir, { recursive: true });
+  for (const f of plan.files) {
+    const path = join(outDir, f.path);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, f.content);
+  }
+
+  if (opts.json) {
+    ctx.io.out(
+      JSON.stringify(
+        {
+          outDir,
+          target: plan.target,
+          files: plan.files.map((f) => ({ path: join(outDir, f.path), kind: f.kind, machine: f.machine })),
+          warnings,
+          lab,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    return;
+  }
+  const rel = relative(ctx.cwd, outDir);
+  const shown = rel === '' ? '.' : rel.startsWith('..') ? outDir : rel;
+  ctx.io.out(`Rendered lab ${lab.name} (${lab.architecture}, ${lab.os} ${lab.channel}, ${lab.machines.length} machine${lab.machines.length === 1 ? '' : 's'}) for ${opts.target === 'vagrant' ? lab.provider : 'bare metal'} into ${shown}/\n`);
+  for (const f of plan.files) {
+    const m = f.machine ? lab.machines.find((x) => x.name === f.machine) : undefined;
+    ctx.io.out(`  ${join(shown, f.path)}${m ? `  (${m.role}, ${m.ip})` : ''}\n`);
+  }
+  if (opts.target === 'vagrant') {
+    ctx.io.err(`\nBoot it with \`cclab up ${opts.config ? `--config ${opts.config}` : lab.architecture}\`, or by hand: cd ${shown} && vagrant up\n`);
+  } else {
+    ctx.io.err(`\nEach user-data file carries a static eth0 network unit (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${join(shown, 'user-data')}/*.yaml\`.\n`);
+  }
+}
