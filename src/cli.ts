@@ -12,6 +12,7 @@ const io: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
   isTTY: Boolean(process.stderr.isTTY),
+  errStream: process.stderr,
 };
 
 const controller = new AbortController();
@@ -30,6 +31,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 const ctx: Context = { io, env: process.env, cwd: process.cwd(), signal: controller.signal };
 let jsonMode = false;
+/** Set by commands whose exit status is someone else's (ssh, logs). */
+let commandExit: number | undefined;
 
 function report(e: unknown): number {
   if (!(e instanceof CclabError)) {
@@ -57,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     } else {
       await runYargs(argv);
     }
-    return ExitCode.ok;
+    return commandExit ?? ExitCode.ok;
   } catch (e) {
     return report(e);
   }
@@ -84,6 +87,19 @@ async function dockerEnvFast(args: string[]): Promise<void> {
 }
 
 const ARCHES = ['laptop', 'small', 'dev', 'production'];
+
+/** Flags that are lab options (so `cclab up NAME` can refuse them). */
+const LAB_OPTION_KEYS = [
+  'config', 'name', 'workers', 'members', 'services', 'os', 'channel', 'box', 'box-url', 'box-version', 'provider', 'memory',
+  'cpus', 'subnet', 'docker-tcp', 'discovery', 'metadata', 'ssh-key', 'update-group', 'update-server', 'reboot-strategy',
+  'fleet-url', 'fleet-sha256', 'fleetd', 'libvirt-driver', 'libvirt-management-network',
+];
+
+async function timeoutMs(value: unknown, fallbackMs: number): Promise<number> {
+  if (value === undefined) return fallbackMs;
+  const { parseDuration } = await import('./health/duration.js');
+  return parseDuration(value as string | number);
+}
 
 /** The lab options shared by `render` and `up`. */
 function labOptions<T>(y: import('yargs').Argv<T>) {
@@ -218,6 +234,179 @@ async function runYargs(argv: string[]): Promise<void> {
       async (a) => {
         const { run } = await import('./commands/validate.js');
         await run({ files: a.files as string[], os: a.os, json: a.json }, ctx);
+      },
+    )
+    .command(
+      'up [target]',
+      'Create (or resume) a lab, boot it with Vagrant, and check etcd, fleet and Docker',
+      (y) =>
+        labOptions(y)
+          .positional('target', { type: 'string', describe: 'an architecture (laptop | small | dev | production) or an existing lab to resume' })
+          .option('parallel', { type: 'number', default: 3, describe: 'Machines booted at once after the first (VirtualBox, Parallels)' })
+          .option('wait', { type: 'boolean', default: true, describe: 'Run the health checks after boot (--no-wait skips them)' })
+          .option('timeout', { type: 'string', describe: 'How long the health checks may take to pass (default 5m)' })
+          .option('recreate', { type: 'boolean', default: false, describe: 'Destroy and rebuild a lab whose options changed' })
+          .option('verbose', { type: 'boolean', default: false, alias: 'v', describe: 'Show all of Vagrant’s output' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the result as one JSON document' })
+          .example('$0 up dev --workers 3', 'one etcd server and three workers')
+          .example('$0 up laptop && eval $(cclab docker-env)', 'a Docker VM for the local docker CLI')
+          .example('$0 up dev', 'run again: resumes the lab, boots what is not running'),
+      async (a) => {
+        const { run } = await import('./commands/up.js');
+        if (!Number.isInteger(a.parallel) || a.parallel < 1) throw new UsageError('--parallel takes a whole number ≥ 1');
+        await run(
+          {
+            ...labInput(a),
+            target: a.target,
+            recreate: a.recreate,
+            parallel: a.parallel,
+            wait: a.wait,
+            timeoutMs: await timeoutMs(a.timeout, 300_000),
+            verbose: a.verbose,
+            json: a.json,
+            labOptionsGiven: LAB_OPTION_KEYS.some((k) => a[k] !== undefined),
+          },
+          ctx,
+        );
+      },
+    )
+    .command(
+      'down [name]',
+      'Destroy a lab’s machines and remove the lab',
+      (y) =>
+        y
+          .positional('name', { type: 'string' })
+          .option('all', { type: 'boolean', default: false, describe: 'Every lab' })
+          .option('keep-files', { type: 'boolean', default: false, describe: 'Keep the lab directory (Vagrantfile, user-data, manifest)' }),
+      async (a) => {
+        const { down } = await import('./commands/down.js');
+        await down({ name: a.name, all: a.all, keepFiles: a['keep-files'] }, ctx);
+      },
+    )
+    .command(
+      'halt [name]',
+      'Stop a lab’s machines (resume with `cclab up NAME`)',
+      (y) => y.positional('name', { type: 'string' }),
+      async (a) => {
+        const { halt } = await import('./commands/down.js');
+        await halt({ name: a.name }, ctx);
+      },
+    )
+    .command(
+      'status [name]',
+      'Machines, their Vagrant state, addresses, roles, the Docker endpoint and health',
+      (y) =>
+        y
+          .positional('name', { type: 'string' })
+          .option('health', { type: 'boolean', default: true, describe: 'Check health (--no-health skips it)' })
+          .option('timeout', { type: 'string', describe: 'Health check deadline (default 10s)' })
+          .option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const { status } = await import('./commands/status.js');
+        await status({ name: a.name, json: a.json, health: a.health, timeoutMs: await timeoutMs(a.timeout, 10_000) }, ctx);
+      },
+    )
+    .command(
+      ['ls', 'list'],
+      'List labs',
+      (y) => y.option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const { ls } = await import('./commands/status.js');
+        await ls({ json: a.json }, ctx);
+      },
+    )
+    .command(
+      'check [name]',
+      'Health of a lab, or of any cluster with --endpoints',
+      (y) =>
+        y
+          .positional('name', { type: 'string', describe: 'A lab (default: the only lab)' })
+          .option('endpoints', { type: 'string', array: true, describe: 'etcd client URLs (comma-separated or repeated) of any cluster' })
+          .option('expect-members', { type: 'number', describe: 'etcd members the cluster must have' })
+          .option('expect-fleet', { type: 'number', describe: 'fleet machines that must be registered' })
+          .option('fleet-metadata', { type: 'string', array: true, describe: 'k=v every fleet machine must carry' })
+          .option('docker-host', { type: 'string', describe: 'tcp://HOST:PORT of a Docker API to check' })
+          .option('timeout', { type: 'string', describe: 'How long to wait for a healthy result (default 10s)' })
+          .option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        if (a.endpoints) {
+          if (a.name) throw new UsageError('give a lab name or --endpoints, not both');
+          const { run } = await import('./commands/check.js');
+          await run(
+            {
+              endpoints: a.endpoints,
+              expectMembers: a['expect-members'],
+              expectFleet: a['expect-fleet'],
+              fleetMetadata: a['fleet-metadata'],
+              dockerHost: a['docker-host'],
+              json: a.json,
+              timeout: a.timeout,
+            },
+            ctx,
+          );
+          return;
+        }
+        const { checkNamedLab } = await import('./commands/check-lab.js');
+        await checkNamedLab({ name: a.name, json: a.json, timeoutMs: await timeoutMs(a.timeout, 10_000) }, ctx);
+      },
+    )
+    .command(
+      'ssh [name] [machine]',
+      'SSH to a lab machine, or run a command there: cclab ssh dev etcd-01 -- systemctl status etcd-member',
+      (y) => y.positional('name', { type: 'string' }).positional('machine', { type: 'string' }),
+      async (a) => {
+        const { ssh } = await import('./commands/ssh.js');
+        commandExit = await ssh({ name: a.name, machine: a.machine, command: ((a['--'] as string[] | undefined) ?? []).map(String) }, ctx);
+      },
+    )
+    .command(
+      'ssh-config [name]',
+      'OpenSSH config for the lab’s machines (Host <lab>-<machine>)',
+      (y) => y.positional('name', { type: 'string' }),
+      async (a) => {
+        const { sshConfig } = await import('./commands/ssh.js');
+        await sshConfig({ name: a.name }, ctx);
+      },
+    )
+    .command(
+      'logs <name> <machine> [unit]',
+      'Journal of a machine: etcd, fleet, docker, cloud-init or any unit (whole boot without one)',
+      (y) =>
+        y
+          .positional('name', { type: 'string', demandOption: true })
+          .positional('machine', { type: 'string', demandOption: true })
+          .positional('unit', { type: 'string' })
+          .option('lines', { type: 'number', alias: 'n', default: 200 })
+          .option('follow', { type: 'boolean', alias: 'f', default: false }),
+      async (a) => {
+        const { logs } = await import('./commands/ssh.js');
+        commandExit = await logs({ name: a.name, machine: a.machine, unit: a.unit, lines: a.lines, follow: a.follow }, ctx);
+      },
+    )
+    .command(
+      'docker-env [name]',
+      'Shell lines that point the docker CLI at a lab (eval $(cclab docker-env))',
+      (y) =>
+        y
+          .positional('name', { type: 'string' })
+          .option('shell', { choices: ['bash', 'zsh', 'fish', 'powershell', 'cmd', 'tcsh'], describe: 'Default: from $SHELL' })
+          .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Lines that undo it' })
+          .option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const { run } = await import('./commands/docker-env.js');
+        await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json }, ctx);
+      },
+    )
+    .command(
+      'doctor [architecture]',
+      'Check that this host can run a lab (Vagrant, provider, subnet, ports, box), each with a fix',
+      (y) =>
+        labOptions(y)
+          .positional('architecture', { choices: ARCHES, describe: 'Check for this architecture (default laptop)' })
+          .option('json', { type: 'boolean', default: false }),
+      async (a) => {
+        const { run } = await import('./commands/doctor.js');
+        await run({ ...labInput(a), json: a.json }, ctx);
       },
     );
   await cli.parseAsync();

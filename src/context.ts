@@ -10,6 +10,8 @@ export interface Io {
   err(text: string): void;
   /** Whether stderr is a terminal (live progress rendering). */
   isTTY: boolean;
+  /** The real stderr stream, for the live progress renderer when isTTY. */
+  errStream?: NodeJS.WriteStream;
 }
 
 export interface Context {

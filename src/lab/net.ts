@@ -34,6 +34,13 @@ export function parseCidr(text: string): Cidr | string {
   return { network: addr, prefix };
 }
 
+/** The network an interface address with this prefix belongs to. */
+export function interfaceNetwork(address: string, prefix: number): Cidr {
+  const n = ipToInt(address);
+  const size = 2 ** (32 - prefix);
+  return { network: n - (n % size), prefix };
+}
+
 export function cidrSize(c: Cidr): number {
   return 2 ** (32 - c.prefix);
 }

@@ -1,0 +1,46 @@
+/** The real side effects behind the lifecycle commands, built on demand. */
+import type { Context } from '../context.js';
+import type { Lab } from '../lab/types.js';
+import { homeStore } from '../pipeline/home-store.js';
+import { realProbes } from '../pipeline/probes.js';
+import type { HealthOutcome } from '../pipeline/up.js';
+import type { LabStore } from '../pipeline/store.js';
+import type { RemoteExec } from '../transport.js';
+import { createVagrantDriver, type VagrantDriver } from '../vagrant/driver.js';
+import { DirectSsh } from '../vagrant/ssh.js';
+
+export interface LabDeps {
+  store: LabStore;
+  vagrant: VagrantDriver;
+}
+
+export function labDeps(ctx: Context): LabDeps {
+  return {
+    store: homeStore(ctx.env, (m) => ctx.io.err(`note: ${m}\n`)),
+    vagrant: createVagrantDriver({ env: ctx.env }),
+  };
+}
+
+export function probesFor(deps: LabDeps, ctx: Context) {
+  return realProbes(deps.vagrant, ctx.env);
+}
+
+/** Direct SSH to the lab's machines (one `vagrant ssh-config` per lab), only when a check needs it. */
+export async function remoteFor(lab: Lab, deps: LabDeps): Promise<(RemoteExec & { close(): Promise<void> }) | undefined> {
+  if (!lab.machines.some((m) => m.etcd === 'proxy' && m.etcdListen === 'loopback')) return undefined;
+  const hosts = await deps.vagrant.sshConfig(deps.store.dir(lab.name));
+  return DirectSsh.create(hosts);
+}
+
+/** The health step of `cclab up`. */
+export function healthFor(deps: LabDeps) {
+  return async (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }): Promise<HealthOutcome> => {
+    const { labHealth } = await import('./check.js');
+    const remote = await remoteFor(lab, deps);
+    try {
+      return await labHealth(lab, { ...opts, remote });
+    } finally {
+      await remote?.close();
+    }
+  };
+}

@@ -1,0 +1,22 @@
+/** `cclab doctor`: the preflight checks alone, each with ✓/✗ and a fix. */
+import type { Context } from '../context.js';
+import { PreflightError } from '../errors.js';
+import type { Lab } from '../lab/types.js';
+import { runPreflight, type Probes } from '../pipeline/preflight.js';
+import { labDeps, probesFor } from './deps.js';
+import { prepareLab, type LabInputOptions } from './lab-input.js';
+
+export async function run(opts: LabInputOptions & { json: boolean }, ctx: Context, probes?: Probes): Promise<void> {
+  const { lab }: { lab: Lab } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.architecture ?? 'laptop' }, ctx);
+  const checks = await runPreflight(lab, probes ?? probesFor(labDeps(ctx), ctx));
+  if (opts.json) ctx.io.out(JSON.stringify({ ok: checks.every((c) => c.ok), lab: lab.name, provider: lab.provider, checks }, null, 2) + '\n');
+  else {
+    ctx.io.out(`Checks for a ${lab.architecture} lab on ${lab.provider} (subnet ${lab.subnet.cidr}, box ${lab.box.name}):\n`);
+    for (const c of checks) {
+      ctx.io.out(`${c.ok ? (c.note ? '!' : '✓') : '✗'} ${c.check}: ${c.message}\n`);
+      if (!c.ok && c.fix) ctx.io.out(`    fix: ${c.fix}\n`);
+    }
+  }
+  const failed = checks.filter((c) => !c.ok);
+  if (failed.length > 0) throw new PreflightError(failed.map((c) => ({ check: c.check, message: c.message, fix: c.fix ?? '' })));
+}

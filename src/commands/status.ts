@@ -1,0 +1,82 @@
+/** `cclab status` and `cclab ls`. */
+import type { Context } from '../context.js';
+import type { Manifest } from '../home/manifest.js';
+import { defaultLab, requireLab, summariseState, type LifecycleDeps } from '../pipeline/lifecycle.js';
+import type { MachineStatus } from '../vagrant/driver.js';
+import { labDeps, remoteFor } from './deps.js';
+
+export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
+  const labs = await deps.store.list();
+  const rows = labs.map((l) => ({
+    name: l.name,
+    architecture: l.architecture,
+    machines: l.machines.length,
+    state: l.state,
+    os: l.os,
+    provider: l.provider,
+    subnet: l.lab.subnet.cidr,
+    docker: l.docker?.endpoint ?? null,
+  }));
+  if (opts.json) {
+    ctx.io.out(JSON.stringify({ labs: rows }, null, 2) + '\n');
+    return;
+  }
+  if (rows.length === 0) {
+    ctx.io.err('No labs. Create one with `cclab up laptop` (or small, dev, production).\n');
+    return;
+  }
+  const table = [['NAME', 'ARCHITECTURE', 'MACHINES', 'STATE', 'OS', 'PROVIDER', 'SUBNET', 'DOCKER'], ...rows.map((r) => [r.name, r.architecture, String(r.machines), r.state, r.os, r.provider, r.subnet, r.docker ?? '-'])];
+  ctx.io.out(formatTable(table));
+}
+
+export async function status(
+  opts: { name?: string | undefined; json: boolean; health: boolean; timeoutMs: number },
+  ctx: Context,
+  deps: LifecycleDeps = labDeps(ctx),
+): Promise<void> {
+  const m: Manifest = opts.name ? await requireLab(deps.store, opts.name) : await defaultLab(deps.store, 'status');
+  const states = await deps.vagrant.status(deps.store.dir(m.name)).catch((e: Error): MachineStatus[] => {
+    ctx.io.err(`warning: vagrant status failed: ${e.message.split('\n')[0]}\n`);
+    return [];
+  });
+  const machines = m.lab.machines.map((x) => ({
+    name: x.name,
+    role: x.role,
+    ip: x.ip,
+    etcd: x.etcd,
+    state: states.find((s) => s.name === x.name)?.state ?? 'unknown',
+  }));
+  const state = states.length > 0 ? summariseState(machines.map((x) => x.state)) : m.state;
+  let health: { healthy: boolean; text: string; json: unknown } | undefined;
+  if (opts.health && machines.some((x) => x.state === 'running')) {
+    const { labHealth } = await import('./check.js');
+    const remote = await remoteFor(m.lab, { store: deps.store, vagrant: deps.vagrant }).catch(() => undefined);
+    try {
+      health = await labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal, remote });
+    } finally {
+      await remote?.close();
+    }
+  }
+  if (opts.json) {
+    ctx.io.out(
+      JSON.stringify(
+        { name: m.name, architecture: m.architecture, state, os: m.os, provider: m.provider, box: m.box, subnet: m.lab.subnet.cidr, docker: m.docker ?? null, machines, lastError: m.lastError ?? null, health: health?.json ?? null },
+        null,
+        2,
+      ) + '\n',
+    );
+    return;
+  }
+  const out = [`Lab ${m.name}: ${m.architecture}, ${state} (${m.os} ${m.lab.channel}, ${m.provider}, box ${m.box}, subnet ${m.lab.subnet.cidr})`, ''];
+  out.push(formatTable([['MACHINE', 'ROLE', 'ADDRESS', 'ETCD', 'STATE'], ...machines.map((x) => [x.name, x.role, x.ip, x.etcd, x.state])]).trimEnd());
+  if (m.docker) out.push('', `Docker API: ${m.docker.endpoint} (eval $(cclab docker-env ${m.name}))`);
+  if (m.lastError) out.push('', `Last error (${m.lastError.at}): ${m.lastError.message.split('\n')[0]}`);
+  if (health) out.push('', health.text.trimEnd());
+  else if (opts.health) out.push('', 'Health: not checked (no machine is running)');
+  ctx.io.out(out.join('\n') + '\n');
+}
+
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}

@@ -1,0 +1,91 @@
+/** `cclab up`: create or resume a lab, boot it, check it, say what to do next. */
+import type { Context } from '../context.js';
+import { UnhealthyError, UsageError } from '../errors.js';
+import { ARCHITECTURES } from '../lab/types.js';
+import { upLab, type UpDeps, type UpResult } from '../pipeline/up.js';
+import { version } from '../version.js';
+import { healthFor, labDeps, probesFor } from './deps.js';
+import { prepareLab, type LabInputOptions } from './lab-input.js';
+
+export interface UpOptions extends LabInputOptions {
+  /** An architecture, or the name of an existing lab to resume. */
+  target?: string | undefined;
+  recreate: boolean;
+  parallel: number;
+  wait: boolean;
+  timeoutMs: number;
+  verbose: boolean;
+  json: boolean;
+  /** Whether any lab option flag was given (resuming by name takes none). */
+  labOptionsGiven: boolean;
+}
+
+export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDeps>): Promise<UpResult> {
+  const base = labDeps(ctx);
+  const deps: UpDeps = {
+    store: injected?.store ?? base.store,
+    vagrant: injected?.vagrant ?? base.vagrant,
+    probes: injected?.probes ?? probesFor(base, ctx),
+    health: injected?.health ?? healthFor({ store: injected?.store ?? base.store, vagrant: injected?.vagrant ?? base.vagrant }),
+    version: injected?.version ?? version(),
+    ...(injected?.now ? { now: injected.now } : {}),
+  };
+
+  const isArchitecture = opts.target !== undefined && (ARCHITECTURES as readonly string[]).includes(opts.target);
+  let request;
+  if (opts.target !== undefined && !isArchitecture && !opts.config) {
+    // `cclab up NAME`: resume an existing lab exactly as it was made.
+    const saved = await deps.store.read(opts.target);
+    if (!saved) {
+      throw new UsageError(`"${opts.target}" is neither an architecture (${ARCHITECTURES.join(', ')}) nor an existing lab`, {
+        hint: 'create a lab with `cclab up dev` (or laptop, small, production); `cclab ls` lists existing labs',
+      });
+    }
+    if (opts.labOptionsGiven) {
+      throw new UsageError(`\`cclab up ${opts.target}\` resumes the lab as it was made and takes no lab options`, {
+        hint: `to change it: cclab up ${saved.architecture} --name ${saved.name} [options] --recreate`,
+      });
+    }
+    request = { lab: saved.lab, resume: true, warnings: [] as string[] };
+  } else {
+    const taken = (await deps.store.list()).filter((l) => l.name !== (opts.overrides.name ?? opts.target)).map((l) => l.lab.subnet.cidr);
+    const existing = await deps.store.read(opts.overrides.name ?? opts.target ?? '');
+    // A lab that exists keeps its subnet unless --subnet says otherwise, so re-running the same command resumes it.
+    const overrides = existing && !opts.overrides.subnet ? { ...opts.overrides, subnet: existing.lab.subnet.cidr } : opts.overrides;
+    const { lab, warnings } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, overrides }, ctx, taken);
+    request = { lab, resume: false, warnings };
+  }
+
+  const result = await upLab(
+    { ...request, recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose, json: opts.json },
+    deps,
+    ctx,
+  );
+  printSummary(result, opts.json, ctx);
+  if (result.health && !result.health.healthy) {
+    throw new UnhealthyError(`lab ${result.manifest.name} is up but not healthy`, {
+      hint: `see the failed checks above; look closer with \`cclab logs ${result.manifest.name} MACHINE etcd\` or check again later with \`cclab check ${result.manifest.name}\``,
+    });
+  }
+  return result;
+}
+
+function printSummary({ manifest, health }: UpResult, json: boolean, ctx: Context): void {
+  if (json) {
+    ctx.io.out(
+      JSON.stringify({ lab: manifest.name, state: manifest.state, architecture: manifest.architecture, machines: manifest.machines, docker: manifest.docker ?? null, health: health?.json ?? null }, null, 2) + '\n',
+    );
+    return;
+  }
+  const lab = manifest.lab;
+  const out: string[] = [];
+  out.push(`Lab ${manifest.name} is up: ${lab.architecture}, ${lab.machines.length} machine${lab.machines.length === 1 ? '' : 's'}, ${lab.os} ${lab.channel} on ${lab.provider}`);
+  const width = Math.max(...manifest.machines.map((m) => m.name.length));
+  for (const m of manifest.machines) out.push(`  ${m.name.padEnd(width)}  ${m.role.padEnd(8)}  ${m.ip.padEnd(15)}  ${m.state ?? ''}`);
+  if (manifest.docker) out.push(`  Docker API: ${manifest.docker.endpoint} (${manifest.docker.machine})`);
+  if (health) out.push('', health.text.trimEnd());
+  out.push('', 'Next:');
+  if (manifest.docker) out.push(`  eval $(cclab docker-env ${manifest.name})   # point docker at the lab`);
+  out.push(`  cclab ssh ${manifest.name} ${lab.machines[0]!.name}`, `  cclab status ${manifest.name}`, `  cclab down ${manifest.name}`);
+  ctx.io.out(out.join('\n') + '\n');
+}

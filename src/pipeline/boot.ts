@@ -1,0 +1,61 @@
+/**
+ * Boot orchestration: which `vagrant up` processes to run, in what order, how many at once.
+ *
+ * VirtualBox (and Parallels) cannot boot machines in parallel inside one Vagrant process, and
+ * two processes importing the same box at once collide. So the first machine boots alone (it
+ * imports the box and creates the host-only network), then the rest boot as separate
+ * `vagrant up MACHINE` processes, at most `parallel` at a time. libvirt boots in parallel inside
+ * one process, so the rest go to a single `vagrant up --parallel`.
+ */
+import type { Provider } from '../lab/types.js';
+
+export interface BootStep {
+  machines: string[];
+  parallel: boolean;
+}
+
+export interface BootPlan {
+  /** Run first, alone. */
+  first: BootStep | undefined;
+  /** Run after `first`, at most `concurrency` at a time. */
+  rest: BootStep[];
+  concurrency: number;
+}
+
+export function planBoot(machines: string[], provider: Provider, parallel: number, alreadyCreated: ReadonlySet<string> = new Set()): BootPlan {
+  if (machines.length === 0) return { first: undefined, rest: [], concurrency: 1 };
+  const concurrency = Math.max(1, Math.floor(parallel));
+  // A box is imported (and the lab network created) by the first machine created; when one already
+  // exists, nothing has to go first.
+  const needsFirst = alreadyCreated.size === 0;
+  const tail = needsFirst ? machines.slice(1) : machines;
+  const first = needsFirst ? { machines: [machines[0]!], parallel: false } : undefined;
+  if (tail.length === 0) return { first, rest: [], concurrency };
+  if (provider === 'libvirt') return { first, rest: [{ machines: tail, parallel: true }], concurrency: 1 };
+  return { first, rest: tail.map((m) => ({ machines: [m], parallel: false })), concurrency };
+}
+
+/** Runs `worker` over `items`, at most `limit` at once; rejects with the first failure after all started work settles. */
+export async function runBounded<T>(items: T[], limit: number, worker: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !failure && !signal?.aborted) {
+      const item = items[next++]!;
+      try {
+        await worker(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(lanes);
+  if (failure) throw failure.error;
+  if (signal?.aborted) throw signal.reason;
+}
+
+/** Which machine a line of Vagrant output is about (`==> etcd-01: …` or `    etcd-01: …`). */
+export function machineOfLine(line: string, machines: readonly string[]): string | undefined {
+  const m = /^(?:==> |\s+)([A-Za-z0-9._-]+): /.exec(line);
+  return m && machines.includes(m[1]!) ? m[1] : undefined;
+}

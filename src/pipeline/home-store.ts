@@ -1,0 +1,45 @@
+/** LabStore over the lab home (src/home): one directory per lab, atomic files, one lock per lab. */
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { acquireLock } from '../home/lock.js';
+import { atomicWriteFile, listLabs, readManifest, writeManifest, type Manifest } from '../home/manifest.js';
+import { assertSafeName, labDir, labsRoot, type Env } from '../home/paths.js';
+import { NotFoundError } from '../errors.js';
+import type { LabStore } from './store.js';
+
+export function homeStore(env: Env, onTakeover?: (message: string) => void): LabStore {
+  const dir = (name: string) => labDir(env, name);
+  return {
+    dir,
+    async read(name) {
+      try {
+        return await readManifest(dir(name));
+      } catch (e) {
+        if (e instanceof NotFoundError) return undefined;
+        throw e;
+      }
+    },
+    write: (m: Manifest) => writeManifest(dir(m.name), m),
+    async writeFile(name, relPath, content) {
+      const path = join(dir(name), relPath);
+      await mkdir(dirname(path), { recursive: true });
+      await atomicWriteFile(path, content);
+    },
+    async list() {
+      return (await listLabs(labsRoot(env))).flatMap((l) => (l.manifest ? [l.manifest] : []));
+    },
+    async lock(name, command) {
+      assertSafeName('lab', name);
+      await mkdir(dir(name), { recursive: true });
+      const lock = await acquireLock(dir(name), { command });
+      if (lock.tookOverFrom && onTakeover) {
+        onTakeover(`took over a stale lock of lab ${name} left by \`${lock.tookOverFrom.command}\` (pid ${lock.tookOverFrom.pid}, gone)`);
+      }
+      return async () => lock.release();
+    },
+    async remove(name) {
+      assertSafeName('lab', name);
+      await rm(dir(name), { recursive: true, force: true });
+    },
+  };
+}

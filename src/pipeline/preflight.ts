@@ -1,0 +1,200 @@
+/**
+ * Preflight: can this host run the lab? Pure policy over injected probes (src/pipeline/probes.ts
+ * has the real ones), so every rule is testable without VirtualBox. Each failed check says how to fix it.
+ */
+import type { Lab, Provider } from '../lab/types.js';
+import { VIRTUALBOX_ALLOWED, contains, formatCidr, hostAt, interfaceNetwork, overlaps, parseCidr, type Cidr } from '../lab/net.js';
+
+export const MIN_VAGRANT = [2, 2, 5] as const;
+
+export interface HostInterface {
+  name: string;
+  address: string;
+  /** e.g. 24 */
+  prefix: number;
+}
+
+export interface Probes {
+  /** `vagrant --version` → "2.3.4"; rejects when vagrant cannot run. */
+  vagrantVersion(): Promise<string>;
+  /** Is the provider's own tooling usable? (VBoxManage, libvirt + plugin, prlctl + plugin) */
+  providerUsable(provider: Provider): Promise<{ ok: boolean; detail: string }>;
+  /** Installed boxes: name + provider. */
+  boxes(): Promise<{ name: string; provider: string; version?: string }[]>;
+  /** /etc/vbox/networks.conf, or undefined when absent. */
+  vboxNetworksConf(): Promise<string | undefined>;
+  interfaces(): Promise<HostInterface[]>;
+  /** Whether 127.0.0.1:port can be bound now. */
+  portFree(port: number): Promise<boolean>;
+}
+
+export interface PreflightCheck {
+  check: string;
+  ok: boolean;
+  /** What was found. */
+  message: string;
+  /** How to fix it (failures). */
+  fix?: string;
+  /** A passing check with something worth saying. */
+  note?: boolean;
+}
+
+export interface PreflightOptions {
+  /** Machines already created (resume): their ports and networks are theirs already. */
+  existing?: boolean;
+}
+
+export function parseVersion(text: string): number[] | undefined {
+  const m = /(\d+)\.(\d+)\.(\d+)/.exec(text);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+export function versionAtLeast(v: number[], min: readonly number[]): boolean {
+  for (let i = 0; i < min.length; i++) {
+    if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
+  }
+  return true;
+}
+
+/**
+ * Ranges VirtualBox accepts for host-only networks: `* 10.0.0.0/8 192.168.0.0/16` lines of
+ * /etc/vbox/networks.conf, or 192.168.56.0/21 when the file is absent.
+ */
+export function vboxAllowedRanges(conf: string | undefined): Cidr[] {
+  if (conf === undefined) return [parseCidr(VIRTUALBOX_ALLOWED) as Cidr];
+  const ranges: Cidr[] = [];
+  for (const line of conf.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('*')) continue;
+    for (const word of t.slice(1).trim().split(/\s+/)) {
+      const c = parseCidr(word);
+      if (typeof c !== 'string') ranges.push(c);
+    }
+  }
+  return ranges;
+}
+
+export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOptions = {}): Promise<PreflightCheck[]> {
+  const checks: PreflightCheck[] = [];
+  const [version, provider, boxes, conf, ifaces] = await Promise.allSettled([
+    probes.vagrantVersion(),
+    probes.providerUsable(lab.provider),
+    probes.boxes(),
+    lab.provider === 'virtualbox' ? probes.vboxNetworksConf() : Promise.resolve(undefined),
+    probes.interfaces(),
+  ]);
+
+  // Vagrant
+  if (version.status === 'rejected') {
+    checks.push({
+      check: 'vagrant',
+      ok: false,
+      message: `vagrant cannot run: ${(version.reason as Error).message}`,
+      fix: 'install Vagrant ≥ 2.2.5 (Debian/Ubuntu: apt-get install vagrant; elsewhere the HashiCorp packages)',
+    });
+  } else {
+    const v = parseVersion(version.value);
+    const ok = v !== undefined && versionAtLeast(v, MIN_VAGRANT);
+    checks.push(
+      ok
+        ? { check: 'vagrant', ok, message: `Vagrant ${v!.join('.')}` }
+        : { check: 'vagrant', ok, message: `Vagrant ${version.value.trim()} is older than 2.2.5, which Flatcar's boxes need`, fix: 'upgrade Vagrant to 2.2.5 or later' },
+    );
+  }
+
+  // Provider
+  if (provider.status === 'fulfilled' && provider.value.ok) {
+    checks.push({ check: `provider ${lab.provider}`, ok: true, message: provider.value.detail });
+  } else {
+    const detail = provider.status === 'fulfilled' ? provider.value.detail : (provider.reason as Error).message;
+    checks.push({ check: `provider ${lab.provider}`, ok: false, message: detail, fix: PROVIDER_FIX[lab.provider] });
+  }
+
+  // Subnet: VirtualBox's allowed ranges
+  const subnet = parseCidr(lab.subnet.cidr) as Cidr;
+  if (lab.provider === 'virtualbox') {
+    const ranges = vboxAllowedRanges(conf.status === 'fulfilled' ? conf.value : undefined);
+    const allowed = ranges.some((r) => contains(r, subnet));
+    checks.push(
+      allowed
+        ? { check: 'subnet allowed by VirtualBox', ok: true, message: `${lab.subnet.cidr} is inside ${ranges.map(formatCidr).join(', ')}` }
+        : {
+            check: 'subnet allowed by VirtualBox',
+            ok: false,
+            message: `VirtualBox ≥ 6.1.28 refuses host-only network ${lab.subnet.cidr}: allowed ${ranges.map(formatCidr).join(', ') || 'nothing'}`,
+            fix: `pick a /24 inside 192.168.56.0/21 (e.g. --subnet 192.168.58.0/24), or allow it with a line "* ${lab.subnet.cidr}" in /etc/vbox/networks.conf`,
+          },
+    );
+  }
+
+  // Subnet vs host interfaces (the lab's own host-side address, .1, is not a clash)
+  const hostIfaces = ifaces.status === 'fulfilled' ? ifaces.value : [];
+  const clashes = (net: Cidr, ownGateway: string) =>
+    hostIfaces.filter((i) => overlaps(interfaceNetwork(i.address, i.prefix), net) && i.address !== ownGateway);
+  const subnetClash = clashes(subnet, lab.subnet.gateway);
+  checks.push(
+    subnetClash.length === 0
+      ? { check: 'subnet free on this host', ok: true, message: `no host interface overlaps ${lab.subnet.cidr}` }
+      : {
+          check: 'subnet free on this host',
+          ok: false,
+          message: `${lab.subnet.cidr} overlaps ${subnetClash.map((i) => `${i.name} (${i.address}/${i.prefix})`).join(', ')}`,
+          fix: 'choose another --subnet (e.g. 192.168.58.0/24) that no host interface uses',
+        },
+  );
+  if (lab.provider === 'libvirt') {
+    const mgmt = parseCidr(lab.libvirt.managementNetwork) as Cidr;
+    const mgmtClash = clashes(mgmt, hostAt(mgmt, 1));
+    checks.push(
+      mgmtClash.length === 0
+        ? { check: 'libvirt management network', ok: true, message: `${lab.libvirt.managementNetwork} is free` }
+        : {
+            check: 'libvirt management network',
+            ok: false,
+            message: `${lab.libvirt.managementNetwork} overlaps ${mgmtClash.map((i) => `${i.name} (${i.address}/${i.prefix})`).join(', ')}`,
+            fix: 'pass --libvirt-management-network with a /24 no host interface uses',
+          },
+    );
+  }
+
+  // Docker port(s)
+  for (const m of lab.machines) {
+    if (m.dockerHostPort === undefined || opts.existing) continue;
+    const free = await probes.portFree(m.dockerHostPort);
+    checks.push(
+      free
+        ? { check: `docker port ${m.dockerHostPort}`, ok: true, message: `127.0.0.1:${m.dockerHostPort} is free for ${m.name}` }
+        : {
+            check: `docker port ${m.dockerHostPort}`,
+            ok: true,
+            note: true,
+            message: `127.0.0.1:${m.dockerHostPort} is taken: Vagrant will forward another port (auto_correct); cclab reads it back for docker-env`,
+          },
+    );
+  }
+
+  // Box
+  if (boxes.status === 'rejected') {
+    checks.push({ check: `box ${lab.box.name}`, ok: false, message: `cannot list boxes: ${(boxes.reason as Error).message}`, fix: 'run `vagrant box list` to see what is wrong' });
+  } else {
+    const have = boxes.value.some((b) => b.name === lab.box.name && b.provider === lab.provider);
+    if (have) checks.push({ check: `box ${lab.box.name}`, ok: true, message: `installed for ${lab.provider}` });
+    else if (lab.box.url) checks.push({ check: `box ${lab.box.name}`, ok: true, note: true, message: `not installed yet: Vagrant will add it from ${lab.box.url}` });
+    else {
+      checks.push({
+        check: `box ${lab.box.name}`,
+        ok: false,
+        message: `box ${lab.box.name} is not installed for ${lab.provider} and there is no URL to add it from` +
+          (lab.os === 'coreos' ? ' (CoreOS boxes were deleted from the release servers in 2020)' : ''),
+        fix: `add it: vagrant box add ${lab.box.name} <file-or-url> --provider ${lab.provider}, or pass --box-url`,
+      });
+    }
+  }
+  return checks;
+}
+
+const PROVIDER_FIX: Record<Provider, string> = {
+  virtualbox: 'install VirtualBox (VBoxManage must be on PATH), or use --provider libvirt on Linux',
+  libvirt: 'install vagrant-libvirt (apt-get install vagrant-libvirt, or vagrant plugin install vagrant-libvirt) and make sure libvirtd runs and `virsh -c qemu:///system version` answers',
+  parallels: 'install Parallels Desktop Pro and the plugin: vagrant plugin install vagrant-parallels',
+};

@@ -1,0 +1,269 @@
+/**
+ * `cclab up`, top to bottom: lock → existing lab? (resume / refuse / recreate) → preflight →
+ * write the lab (manifest first) → boot → read the Docker port back → health → summary.
+ * Every side effect goes through the injected deps; failures leave a manifest that says what
+ * happened and how to go on.
+ */
+import type { Context } from '../context.js';
+import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
+import type { Manifest } from '../home/manifest.js';
+import type { Lab } from '../lab/types.js';
+import { planLab } from '../render/plan.js';
+import type { VagrantDriver } from '../vagrant/driver.js';
+import { machineOfLine, planBoot, runBounded } from './boot.js';
+import { runPreflight, type PreflightCheck, type Probes } from './preflight.js';
+import { taskList } from './progress.js';
+import type { LabStore } from './store.js';
+
+export interface HealthOutcome {
+  healthy: boolean;
+  /** The human report. */
+  text: string;
+  /** The --json form. */
+  json: unknown;
+}
+
+export interface UpDeps {
+  store: LabStore;
+  vagrant: VagrantDriver;
+  probes: Probes;
+  /** Runs the lab's health checks (etcd, proxies, fleet, Docker) until healthy or the deadline. */
+  health: (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }) => Promise<HealthOutcome>;
+  version: string;
+  now?: () => Date;
+}
+
+export interface UpRequest {
+  lab: Lab;
+  /** The lab already exists and the user asked to resume it by name (its saved definition is used). */
+  resume: boolean;
+  recreate: boolean;
+  parallel: number;
+  wait: boolean;
+  timeoutMs: number;
+  verbose: boolean;
+  json: boolean;
+  warnings: string[];
+}
+
+export interface UpResult {
+  manifest: Manifest;
+  health: HealthOutcome | undefined;
+}
+
+/** Differences between two labs, as `field: old → new` lines (machines compared by name). */
+export function labDifferences(saved: Lab, wanted: Lab): string[] {
+  const view = (lab: Lab) => ({
+    ...lab,
+    machines: lab.machines.map((m) => `${m.name}@${m.ip}`).join(','),
+  });
+  const a = flatten(view(saved));
+  const b = flatten(view(wanted));
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => a[k] !== b[k]).map((k) => `${k}: ${a[k] ?? '(none)'} → ${b[k] ?? '(none)'}`);
+}
+
+function flatten(value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (value !== undefined) out[prefix] = JSON.stringify(value);
+  return out;
+}
+
+export function dockerMachine(lab: Lab) {
+  return lab.machines.find((m) => m.dockerTcp);
+}
+
+export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise<UpResult> {
+  const now = deps.now ?? (() => new Date());
+  const name = req.lab.name;
+  const release = await deps.store.lock(name, 'cclab up');
+  try {
+    let lab = req.lab;
+    let manifest = await deps.store.read(name);
+    if (manifest && !req.resume) {
+      const diff = labDifferences(manifest.lab, req.lab);
+      if (diff.length > 0 && !req.recreate) {
+        throw new UsageError(`lab ${name} exists with different options:\n${diff.map((d) => `  ${d}`).join('\n')}`, {
+          hint: `resume it as it is with \`cclab up ${name}\`, replace it with \`--recreate\`, or choose another --name`,
+        });
+      }
+      if (diff.length > 0 && req.recreate) {
+        ctx.io.err(`Recreating lab ${name}: destroying its machines first…\n`);
+        manifest = { ...manifest, state: 'destroying', updatedAt: now().toISOString() };
+        await deps.store.write(manifest);
+        await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal });
+        manifest = undefined;
+      }
+    }
+    if (manifest) lab = manifest.lab;
+    for (const w of req.warnings) ctx.io.err(`warning: ${w}\n`);
+
+    const dir = deps.store.dir(name);
+    // Which machines exist already (resume): those need no box import, port or network checks.
+    const states = manifest ? await deps.vagrant.status(dir).catch(() => []) : [];
+    const created = new Set(states.filter((s) => s.state !== 'not_created').map((s) => s.name));
+    const running = new Set(states.filter((s) => s.state === 'running').map((s) => s.name));
+
+    // Preflight, before any live rendering starts.
+    const checks = await runPreflight(lab, deps.probes, { existing: created.size > 0 });
+    printPreflight(checks, ctx);
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) throw new PreflightError(failed.map((c) => ({ check: c.check, message: c.message, fix: c.fix ?? '' })));
+
+    // The manifest exists before the first VM does, so a lab is never lost track of.
+    const createdAt = manifest?.createdAt ?? now().toISOString();
+    const saved = manifest;
+    const current: Manifest = {
+      schemaVersion: 1,
+      name,
+      architecture: lab.architecture,
+      os: lab.os,
+      provider: lab.provider,
+      box: lab.box.name,
+      cclabVersion: deps.version,
+      createdAt,
+      updatedAt: now().toISOString(),
+      state: 'booting',
+      options: {},
+      lab,
+      machines: lab.machines.map((m) => ({ name: m.name, role: m.role, ip: m.ip, state: running.has(m.name) ? 'running' : created.has(m.name) ? 'created' : 'not_created' })),
+      docker: saved?.docker,
+      discovery: saved?.discovery,
+    };
+    manifest = current;
+    await deps.store.write(current);
+    for (const f of planLab(lab, { target: 'vagrant', version: deps.version }).files) {
+      await deps.store.writeFile(name, f.path, f.content);
+    }
+
+    const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));
+    try {
+      if (toBoot.length > 0) await boot(lab, toBoot, created, req, deps, ctx);
+      else ctx.io.err(`All ${lab.machines.length} machines of ${name} are already running.\n`);
+    } catch (e) {
+      await markFailed(current, e, deps, now);
+      throw withResumeHint(e, name);
+    }
+
+    // The Docker port Vagrant really forwarded (auto_correct may have moved it).
+    const dm = dockerMachine(lab);
+    if (dm) {
+      const ports = await deps.vagrant.port(dir, dm.name).catch(() => undefined);
+      const host = ports?.find((p) => p.guest === lab.docker.guestPort)?.host ?? dm.dockerHostPort!;
+      current.docker = { machine: dm.name, guestPort: lab.docker.guestPort, hostPort: host, endpoint: `tcp://127.0.0.1:${host}` };
+    }
+    const after = await deps.vagrant.status(dir).catch(() => []);
+    current.machines = current.machines.map((m) => ({ ...m, state: after.find((s) => s.name === m.name)?.state ?? m.state }));
+    current.state = 'running';
+    delete current.lastError;
+    current.updatedAt = now().toISOString();
+    await deps.store.write(current);
+
+    let health: HealthOutcome | undefined;
+    if (req.wait) {
+      ctx.io.err(`Checking etcd, fleet and Docker (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
+      health = await deps.health(lab, { dockerEndpoint: current.docker?.endpoint, timeoutMs: req.timeoutMs, signal: ctx.signal });
+    }
+    return { manifest: current, health };
+  } finally {
+    await release();
+  }
+}
+
+async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpRequest, deps: UpDeps, ctx: Context): Promise<void> {
+  const dir = deps.store.dir(lab.name);
+  const plan = planBoot(toBoot, lab.provider, req.parallel, created);
+  const names = lab.machines.map((m) => m.name);
+  // One progress task per machine, fed by the lines of whichever process boots it.
+  const outputs = new Map<string, (line: string) => void>();
+  const done = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
+  for (const m of toBoot) {
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined);
+    done.set(m, { promise, resolve, reject });
+  }
+  const onLine = (line: string) => {
+    const m = machineOfLine(line, names);
+    if (!m) return;
+    // Without --verbose, only Vagrant's step lines (`==> m: …`) are shown.
+    if (req.verbose || line.startsWith('==> ')) outputs.get(m)?.(line.replace(/^==> [^:]+: /, '').trim());
+  };
+  const runStep = async (step: { machines: string[]; parallel: boolean }) => {
+    try {
+      await deps.vagrant.up(dir, { machines: step.machines, provider: lab.provider, parallel: step.parallel, signal: ctx.signal, onLine });
+      for (const m of step.machines) done.get(m)!.resolve();
+    } catch (e) {
+      const err = e instanceof CommandError && step.machines.length === 1 && !e.machine
+        ? new CommandError(e.message, { command: e.command, exitStatus: e.exitStatus, output: e.outputTail, machine: step.machines[0] }, { hint: e.hint })
+        : e;
+      for (const m of step.machines) done.get(m)!.reject(err);
+      throw err;
+    }
+  };
+  const orchestration = (async () => {
+    if (plan.first) await runStep(plan.first);
+    await runBounded(plan.rest, plan.concurrency, runStep, ctx.signal);
+  })();
+  orchestration.catch(() => undefined);
+
+  const list = taskList<object>(
+    ctx,
+    toBoot.map((m) => ({
+      title: `${m} (${lab.machines.find((x) => x.name === m)!.ip})`,
+      task: async (_c, task) => {
+        // The live renderer shows each task's line under it; plain output needs the machine's name.
+        outputs.set(m, (line) => {
+          task.output = ctx.io.isTTY && !req.verbose ? line : `${m}: ${line}`;
+        });
+        await done.get(m)!.promise;
+        task.title = `${m} (${lab.machines.find((x) => x.name === m)!.ip}) is up`;
+      },
+    })),
+    { verbose: req.verbose, concurrent: true },
+  );
+  ctx.io.err(`Booting ${toBoot.length} machine${toBoot.length === 1 ? '' : 's'} of ${lab.name} with ${lab.provider}…\n`);
+  await Promise.all([orchestration, list.run().catch(() => undefined)]);
+}
+
+async function markFailed(manifest: Manifest, e: unknown, deps: UpDeps, now: () => Date): Promise<Manifest> {
+  const states = await deps.vagrant.status(deps.store.dir(manifest.name)).catch(() => []);
+  const m: Manifest = {
+    ...manifest,
+    state: 'partial',
+    updatedAt: now().toISOString(),
+    machines: manifest.machines.map((x) => ({ ...x, state: states.find((s) => s.name === x.name)?.state ?? x.state })),
+    lastError: {
+      message: e instanceof Error ? e.message : String(e),
+      command: e instanceof CommandError ? e.command : undefined,
+      machine: e instanceof CommandError ? e.machine : undefined,
+      at: now().toISOString(),
+    },
+  };
+  await deps.store.write(m);
+  return m;
+}
+
+function withResumeHint(e: unknown, name: string): unknown {
+  const next = `the lab is kept (state: partial): resume with \`cclab up ${name}\`, or remove it with \`cclab down ${name}\``;
+  if (e instanceof InterruptedError) return new InterruptedError(`interrupted while booting lab ${name}`, { hint: next });
+  if (e instanceof CommandError) {
+    return new CommandError(
+      `${e.machine ? `machine ${e.machine} of lab ${name}` : `lab ${name}`} failed to come up`,
+      { command: e.command, exitStatus: e.exitStatus, output: e.outputTail, machine: e.machine },
+      { hint: e.hint ? `${e.hint}; ${next}` : next },
+    );
+  }
+  return e;
+}
+
+export function printPreflight(checks: PreflightCheck[], ctx: Context): void {
+  // Failures are listed by the PreflightError that follows; here only notes and the tally.
+  for (const c of checks) if (c.ok && c.note) ctx.io.err(`! ${c.check}: ${c.message}\n`);
+  if (checks.every((c) => c.ok)) ctx.io.err(`✓ preflight: ${checks.length} checks passed\n`);
+}
