@@ -1,0 +1,97 @@
+/**
+ * `cclab docker-env [NAME] [--shell SHELL] [--unset] [--json]`: print the shell commands that
+ * point the Docker CLI at a lab's Docker API (DOCKER_HOST=tcp://127.0.0.1:PORT, TLS variables
+ * unset). Reads the saved manifest only: it never starts Vagrant and never touches the network,
+ * because people run it from shell start-up files. For the same reason it imports only node
+ * built-ins and small local modules.
+ *
+ * Only the commands go to stdout; errors and warnings go to stderr, so `eval "$(…)"` stays safe.
+ */
+import type { Context } from '../context.js';
+import { NotFoundError, UsageError } from '../errors.js';
+import { listLabs, readManifest } from '../home/manifest.js';
+import type { Manifest } from '../home/manifest.js';
+import { labDir, labsRoot } from '../home/paths.js';
+import {
+  detectShell,
+  dockerEnvChange,
+  dockerUnsetChange,
+  formatDockerEnv,
+  formatDockerEnvJson,
+  isShell,
+  SHELLS,
+} from '../output/docker-env.js';
+import type { Shell } from '../output/docker-env.js';
+
+export interface DockerEnvOptions {
+  /** Lab name; optional when exactly one lab exposes Docker. */
+  name?: string | undefined;
+  /** Shell syntax to print; auto-detected from the environment when absent. */
+  shell?: string | undefined;
+  /** Print commands that remove the variables instead (needs no lab). */
+  unset: boolean;
+  /** Print one JSON object instead of shell commands. */
+  json: boolean;
+}
+
+export async function run(opts: DockerEnvOptions, ctx: Context): Promise<void> {
+  if (opts.shell !== undefined && !isShell(opts.shell)) {
+    throw new UsageError(`unknown shell "${opts.shell}": valid shells are ${SHELLS.join(', ')}`);
+  }
+  const shell: Shell = opts.shell ?? detectShell(ctx.env);
+
+  if (opts.unset) {
+    const change = dockerUnsetChange();
+    ctx.io.out(
+      opts.json ? formatDockerEnvJson(change) : formatDockerEnv({ shell, ...change, commandLine: hintCommand(opts, shell, undefined) }),
+    );
+    return;
+  }
+
+  const manifest = opts.name !== undefined ? await namedLab(opts.name, ctx) : await onlyDockerLab(ctx);
+  const docker = manifest.docker;
+  if (docker === undefined) {
+    throw new NotFoundError(`lab ${manifest.name} has no Docker endpoint`, {
+      hint: `expose one with \`cclab up ${manifest.name} --docker-tcp\`, or use the laptop architecture (\`cclab up laptop\`)`,
+    });
+  }
+  if (manifest.state !== 'running' && manifest.state !== 'partial') {
+    ctx.io.err(`warning: lab ${manifest.name} was ${manifest.state} when last seen: docker commands will fail until \`cclab up ${manifest.name}\`\n`);
+  }
+  const change = dockerEnvChange(docker.endpoint);
+  ctx.io.out(
+    opts.json ? formatDockerEnvJson(change) : formatDockerEnv({ shell, ...change, commandLine: hintCommand(opts, shell, manifest.name) }),
+  );
+}
+
+async function namedLab(name: string, ctx: Context): Promise<Manifest> {
+  return readManifest(labDir(ctx.env, name));
+}
+
+/** Without NAME: the one lab that has a Docker endpoint. */
+async function onlyDockerLab(ctx: Context): Promise<Manifest> {
+  const root = labsRoot(ctx.env);
+  const labs = await listLabs(root);
+  const withDocker = labs.flatMap((l) => (l.manifest?.docker !== undefined ? [l.manifest] : []));
+  const [first, second] = withDocker;
+  if (first !== undefined && second === undefined) return first;
+  if (first !== undefined) {
+    const names = withDocker.map((m) => m.name);
+    throw new UsageError(`several labs expose Docker: ${names.join(', ')}; name one: cclab docker-env ${first.name}`);
+  }
+  const broken = labs.filter((l) => l.error !== undefined).map((l) => l.name);
+  throw new NotFoundError(labs.length === 0 ? `no labs in ${root}` : 'no lab exposes Docker', {
+    hint:
+      'create one with `cclab up laptop`, or add `--docker-tcp` to `cclab up NAME`' +
+      (broken.length > 0 ? `; these labs could not be read: ${broken.join(', ')}` : ''),
+  });
+}
+
+/** The command line repeated in the usage hint. PowerShell and cmd cannot be detected reliably: name them. */
+function hintCommand(opts: DockerEnvOptions, shell: Shell, name: string | undefined): string {
+  const words = ['cclab', 'docker-env'];
+  if (opts.shell !== undefined || shell === 'powershell' || shell === 'cmd') words.push('--shell', shell);
+  if (opts.unset) words.push('--unset');
+  if (name !== undefined) words.push(name);
+  return words.join(' ');
+}

@@ -1,0 +1,41 @@
+/**
+ * Lab homes for tests: a manifest made from a real resolved lab, written where cclab looks.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeManifest } from '../../src/home/manifest.js';
+import type { Manifest } from '../../src/home/manifest.js';
+import { resolveLab } from '../../src/lab/resolve.js';
+import type { Architecture } from '../../src/lab/types.js';
+
+export function makeManifest(name: string, architecture: Architecture, extra: Partial<Manifest> = {}): Manifest {
+  const { lab } = resolveLab({ document: { name, spec: { architecture } }, source: 'test' });
+  const docker = lab.machines.find((m) => m.dockerTcp);
+  return {
+    schemaVersion: 1,
+    name,
+    architecture,
+    os: lab.os,
+    provider: lab.provider,
+    box: lab.box.name,
+    cclabVersion: '0.1.0',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    state: 'running',
+    options: { architecture },
+    lab,
+    machines: lab.machines.map((m) => ({ name: m.name, role: m.role, ip: m.ip, state: 'running' })),
+    ...(docker
+      ? { docker: { machine: docker.name, guestPort: 2375, hostPort: 23750, endpoint: 'tcp://127.0.0.1:23750' } }
+      : {}),
+    ...extra,
+  };
+}
+
+/** Write `manifest` as lab `manifest.name` under the cclab home `home`; returns the lab directory. */
+export async function addLab(home: string, manifest: Manifest): Promise<string> {
+  const dir = join(home, 'labs', manifest.name);
+  await mkdir(dir, { recursive: true });
+  await writeManifest(dir, manifest);
+  return dir;
+}
