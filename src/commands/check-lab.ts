@@ -6,7 +6,7 @@ import { labDeps, remoteFor } from './deps.js';
 
 export async function checkNamedLab(opts: { name?: string | undefined; json: boolean; timeoutMs: number }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
   const m = opts.name ? await requireLab(deps.store, opts.name) : await defaultLab(deps.store, 'check');
-  const remote = await remoteFor(m.lab, { store: deps.store, vagrant: deps.vagrant });
+  const remote = await remoteFor(m.lab, { store: deps.store, vagrant: deps.vagrant }, ctx.env);
   try {
     await checkLab(m.lab, { timeoutMs: opts.timeoutMs, dockerEndpoint: m.docker?.endpoint, remote, json: opts.json }, ctx);
   } finally {

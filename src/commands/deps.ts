@@ -26,17 +26,21 @@ export function probesFor(deps: LabDeps, ctx: Context) {
 }
 
 /** Direct SSH to the lab's machines (one `vagrant ssh-config` per lab), only when a check needs it. */
-export async function remoteFor(lab: Lab, deps: LabDeps): Promise<(RemoteExec & { close(): Promise<void> }) | undefined> {
+export async function remoteFor(
+  lab: Lab,
+  deps: LabDeps,
+  env: Record<string, string | undefined>,
+): Promise<(RemoteExec & { close(): Promise<void> }) | undefined> {
   if (!lab.machines.some((m) => m.etcd === 'proxy' && m.etcdListen === 'loopback')) return undefined;
   const hosts = await deps.vagrant.sshConfig(deps.store.dir(lab.name));
-  return DirectSsh.create(hosts);
+  return DirectSsh.create(hosts, { env });
 }
 
 /** The health step of `cclab up`. */
-export function healthFor(deps: LabDeps) {
+export function healthFor(deps: LabDeps, env: Record<string, string | undefined>) {
   return async (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }): Promise<HealthOutcome> => {
     const { labHealth } = await import('./check.js');
-    const remote = await remoteFor(lab, deps);
+    const remote = await remoteFor(lab, deps, env);
     try {
       return await labHealth(lab, { ...opts, remote });
     } finally {

@@ -50,7 +50,7 @@ export async function status(
   let health: { healthy: boolean; text: string; json: unknown } | undefined;
   if (opts.health && machines.some((x) => x.state === 'running')) {
     const { labHealth } = await import('./check.js');
-    const remote = await remoteFor(m.lab, { store: deps.store, vagrant: deps.vagrant }).catch(() => undefined);
+    const remote = await remoteFor(m.lab, { store: deps.store, vagrant: deps.vagrant }, ctx.env).catch(() => undefined);
     try {
       health = await labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal, remote });
     } finally {

@@ -26,14 +26,20 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     store: injected?.store ?? base.store,
     vagrant: injected?.vagrant ?? base.vagrant,
     probes: injected?.probes ?? probesFor(base, ctx),
-    health: injected?.health ?? healthFor({ store: injected?.store ?? base.store, vagrant: injected?.vagrant ?? base.vagrant }),
+    health: injected?.health ?? healthFor({ store: injected?.store ?? base.store, vagrant: injected?.vagrant ?? base.vagrant }, ctx.env),
     version: injected?.version ?? version(),
     ...(injected?.now ? { now: injected.now } : {}),
   };
 
   const isArchitecture = opts.target !== undefined && (ARCHITECTURES as readonly string[]).includes(opts.target);
+  // A lab named like an architecture (`cclab up dev --workers 3` makes lab dev): `cclab up dev`
+  // without lab options resumes it as it was made, as the resume hints promise.
+  const resumeByName =
+    opts.target !== undefined &&
+    !opts.config &&
+    (!isArchitecture || (!opts.labOptionsGiven && !opts.recreate && (await deps.store.read(opts.target)) !== undefined));
   let request;
-  if (opts.target !== undefined && !isArchitecture && !opts.config) {
+  if (opts.target !== undefined && resumeByName) {
     // `cclab up NAME`: resume an existing lab exactly as it was made.
     const saved = await deps.store.read(opts.target);
     if (!saved) {

@@ -1,0 +1,162 @@
+/**
+ * SSH to lab machines without `vagrant ssh` (which starts Ruby and reads the Vagrantfile on every
+ * call): the hosts of `vagrant ssh-config`, parsed once per lab, are written to an OpenSSH config
+ * file and `ssh -F FILE` runs each command.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { CommandError, InterruptedError, NotFoundError, PreflightError } from '../errors.js';
+import type { ExecResult, RemoteExec } from '../transport.js';
+import type { SshHost } from './parse.js';
+import { quoteCommand } from './quote.js';
+
+/** OpenSSH's own exit status when it fails (cannot connect, authentication refused…). */
+export const SSH_FAILURE_STATUS = 255;
+
+/** The value of one config option, quoted when it holds a space (OpenSSH's own quoting). */
+function configValue(key: string, value: string): string {
+  // ProxyCommand and LocalCommand take the rest of the line as a command: never quote them.
+  if (/^(proxycommand|localcommand|remotecommand)$/i.test(key)) return value;
+  return /\s/.test(value) ? `"${value}"` : value;
+}
+
+/** One `Host` block, with `alias` as its name. */
+function hostBlock(alias: string, h: SshHost): string {
+  const lines = [
+    `Host ${alias}`,
+    `  HostName ${h.hostName}`,
+    `  User ${configValue('User', h.user)}`,
+    `  Port ${h.port}`,
+    ...Object.entries(h.options).map(([k, v]) => `  ${k} ${configValue(k, v)}`),
+    ...h.identityFiles.map((f) => `  IdentityFile ${configValue('IdentityFile', f)}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Host names cannot hold spaces, `*`, `?`, `!` or `,` (patterns); lab and machine names never do. */
+function checkAlias(alias: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(alias)) throw new TypeError(`"${alias}" cannot be an SSH Host name`);
+  return alias;
+}
+
+/**
+ * The OpenSSH config printed by `cclab ssh-config LAB`, for `ssh -F` or an `Include` in
+ * ~/.ssh/config. Each machine is named `<lab>-<machine>` (dev-core-01) and only so: every lab has
+ * a core-01 or an etcd-01, and OpenSSH silently uses the first block that matches a name, so a
+ * bare machine name in a shared config would reach whichever lab's block came first.
+ */
+export function formatSshConfig(hosts: SshHost[], labName: string): string {
+  const header = `# Lab "${labName}": SSH to its machines with \`ssh -F THIS_FILE ${labName}-MACHINE\`.\n`;
+  return [header, ...hosts.map((h) => hostBlock(checkAlias(`${labName}-${h.host}`), h))].join('\n');
+}
+
+/** The config file DirectSsh writes: the machines under their own names. */
+export function directSshConfig(hosts: SshHost[]): string {
+  return hosts.map((h) => hostBlock(checkAlias(h.host), h)).join('\n');
+}
+
+export interface DirectSshOptions {
+  /** Where to write the config file (kept by close()); default: a new temporary directory, removed by close(). */
+  configPath?: string;
+  /** ssh binary (default `ssh`). */
+  sshBin?: string;
+  /** Seconds for ssh's ConnectTimeout (default 10; the exec timeout still bounds the whole call). */
+  connectTimeoutSec?: number;
+  /** Environment for ssh: pass the caller's (ctx.env); default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * `RemoteExec` over OpenSSH. `exec` resolves with the remote command's exit status and output;
+ * it rejects with CommandError when ssh itself fails (exit 255: unreachable, refused) or the
+ * timeout passes, with InterruptedError when `signal` aborts, with NotFoundError for a machine
+ * it has no SSH data for.
+ */
+export class DirectSsh implements RemoteExec {
+  private constructor(
+    readonly configPath: string,
+    private readonly hosts: Map<string, SshHost>,
+    private readonly opts: Required<Pick<DirectSshOptions, 'sshBin' | 'connectTimeoutSec'>> & { env: Record<string, string | undefined> },
+    private readonly tempDir: string | undefined,
+  ) {}
+
+  static async create(hosts: SshHost[], opts: DirectSshOptions = {}): Promise<DirectSsh> {
+    let tempDir: string | undefined;
+    let configPath = opts.configPath;
+    if (configPath === undefined) {
+      tempDir = await mkdtemp(path.join(os.tmpdir(), 'cclab-ssh-'));
+      configPath = path.join(tempDir, 'ssh_config');
+    }
+    await writeFile(configPath, directSshConfig(hosts), { mode: 0o600 });
+    return new DirectSsh(
+      configPath,
+      new Map(hosts.map((h) => [h.host, h])),
+      { sshBin: opts.sshBin ?? 'ssh', connectTimeoutSec: opts.connectTimeoutSec ?? 10, env: opts.env ?? process.env },
+      tempDir,
+    );
+  }
+
+  /** The ssh argv for one command (without the binary). */
+  argv(machine: string, argv: string[], timeoutMs: number): string[] {
+    const connect = Math.max(1, Math.min(this.opts.connectTimeoutSec, Math.ceil(timeoutMs / 1000)));
+    return [
+      '-F', this.configPath,
+      '-o', 'BatchMode=yes',
+      '-o', `ConnectTimeout=${connect}`,
+      // Vagrant writes LogLevel FATAL, which hides why a connection failed.
+      '-o', 'LogLevel=ERROR',
+      '-T',
+      '--', machine,
+      quoteCommand(argv),
+    ];
+  }
+
+  async exec(machine: string, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
+    if (!this.hosts.has(machine)) {
+      throw new NotFoundError(`no SSH data for machine ${machine}`, { hint: `known machines: ${[...this.hosts.keys()].join(', ') || 'none'}` });
+    }
+    if (argv.length === 0) throw new TypeError('exec needs a command');
+    const args = this.argv(machine, argv, timeoutMs);
+    const command = [this.opts.sshBin, ...args];
+    if (signal?.aborted) throw new InterruptedError(`interrupted before running ${argv[0]} on ${machine}`);
+    const r = await execa(this.opts.sshBin, args, {
+      env: this.opts.env,
+      extendEnv: false,
+      stdin: 'ignore',
+      reject: false,
+      timeout: timeoutMs,
+      ...(signal ? { cancelSignal: signal } : {}),
+      all: true,
+      encoding: 'utf8',
+      stripFinalNewline: false,
+    });
+    if (r.isCanceled) throw new InterruptedError(`interrupted while running ${argv[0]} on ${machine}`);
+    if (r.timedOut) {
+      throw new CommandError(`\`${quoteCommand(argv)}\` on ${machine} did not finish within ${timeoutMs} ms`, {
+        command, output: String(r.all ?? ''), machine,
+      });
+    }
+    if (r.exitCode === undefined) {
+      if (r.code === 'ENOENT') {
+        throw new PreflightError([{ check: 'ssh', message: `\`${this.opts.sshBin}\` was not found`, fix: 'install the OpenSSH client' }], { cause: r });
+      }
+      throw new CommandError(`ssh to ${machine} failed: ${r.shortMessage}`, { command, output: String(r.all ?? ''), machine }, { cause: r });
+    }
+    if (r.exitCode === SSH_FAILURE_STATUS) {
+      const h = this.hosts.get(machine)!;
+      throw new CommandError(
+        `ssh to ${machine} (${h.user}@${h.hostName}:${h.port}) failed`,
+        { command, exitStatus: r.exitCode, output: String(r.stderr ?? ''), machine },
+        { hint: 'is the machine running? `cclab status` shows it; SSH data is read from `vagrant ssh-config` when the lab comes up' },
+      );
+    }
+    return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  }
+
+  /** Removes the config file when DirectSsh made its own temporary directory. */
+  async close(): Promise<void> {
+    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+  }
+}
