@@ -1,0 +1,142 @@
+/**
+ * The real HttpGet implementations used by health checks:
+ * - `fetchHttpGet`: Node's global fetch (undici), for addresses the host reaches;
+ * - `curlOverSsh`: curl run on a lab machine through RemoteExec, for loopback-only listeners.
+ * Both reject with an HttpFailure whose message reads well in a report ("connection refused",
+ * "timed out after 2s").
+ */
+
+import type { ExecResult, HttpGet, HttpResponse, RemoteExec } from '../transport.js';
+import { formatDuration } from './duration.js';
+
+export type HttpFailureKind = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'ssh' | 'aborted' | 'other';
+
+export class HttpFailure extends Error {
+  readonly kind: HttpFailureKind;
+  constructor(kind: HttpFailureKind, message: string) {
+    super(message);
+    this.name = 'HttpFailure';
+    this.kind = kind;
+  }
+}
+
+export const fetchHttpGet: HttpGet = async (url, timeoutMs, signal) => {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  try {
+    const res = await fetch(url, { signal: combined, redirect: 'manual', headers: { accept: 'application/json' } });
+    const body = await res.text();
+    return { status: res.status, body };
+  } catch (e) {
+    if (signal?.aborted) throw new HttpFailure('aborted', 'aborted');
+    if (timeout.aborted) throw new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`);
+    throw networkFailure(e, url, timeoutMs);
+  }
+};
+
+function networkFailure(e: unknown, url: string, timeoutMs: number): HttpFailure {
+  const cause = (e as { cause?: unknown }).cause ?? e;
+  const code = errorCode(cause);
+  if (cause instanceof Error && cause.message === 'bad port') {
+    // The fetch standard refuses a list of ports (1, 6000, 10080…) outright.
+    return new HttpFailure('other', `port ${new URL(url).port} is on fetch's list of blocked ports: use another port`);
+  }
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new HttpFailure('refused', 'connection refused');
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`);
+    case 'EHOSTUNREACH':
+    case 'EHOSTDOWN':
+      return new HttpFailure('unreachable', 'host unreachable');
+    case 'ENETUNREACH':
+      return new HttpFailure('unreachable', 'network unreachable');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new HttpFailure('unreachable', 'host not found');
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return new HttpFailure('reset', 'connection closed before an answer');
+    default: {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      return new HttpFailure('other', code ? `${message} (${code})` : message);
+    }
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const inner = (err as { errors?: unknown }).errors;
+  if (Array.isArray(inner)) return errorCode(inner[0]);
+  return undefined;
+}
+
+/** Time the SSH connection itself may take on top of curl's own limit. */
+export const SSH_OVERHEAD_MS = 10_000;
+
+/**
+ * An HttpGet that runs `curl -sS -m SECONDS -w '\n%{http_code}' URL` on `machine`. Use it for
+ * listeners that only the machine itself reaches (a proxy on 127.0.0.1).
+ */
+export function curlOverSsh(remote: RemoteExec, machine: string): HttpGet {
+  return async (url, timeoutMs, signal) => {
+    const argv = curlArgv(url, timeoutMs);
+    let result: ExecResult;
+    try {
+      result = await remote.exec(machine, argv, timeoutMs + SSH_OVERHEAD_MS, signal);
+    } catch (e) {
+      if (signal?.aborted) throw new HttpFailure('aborted', 'aborted');
+      throw new HttpFailure('ssh', `ssh to ${machine} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return parseCurlResult(result, machine, timeoutMs);
+  };
+}
+
+export function curlArgv(url: string, timeoutMs: number): string[] {
+  return ['curl', '-sS', '-m', String(Math.max(timeoutMs, 1) / 1000), '-w', '\\n%{http_code}', url];
+}
+
+/** Turns curl's exit status and output (body, newline, status code) into a response or an HttpFailure. */
+export function parseCurlResult(result: ExecResult, machine: string, timeoutMs: number): HttpResponse {
+  const out = result.stdout;
+  const cut = out.lastIndexOf('\n');
+  const status = Number(out.slice(cut + 1).trim());
+  if (result.exitCode === 0 && cut >= 0 && Number.isInteger(status) && status > 0) {
+    return { status, body: out.slice(0, cut) };
+  }
+  const said = firstLine(result.stderr);
+  switch (result.exitCode) {
+    case 7:
+      // "Failed to connect": refused, unless the kernel said there is no route.
+      if (/no route|unreachable/i.test(said)) return fail('unreachable', 'host unreachable');
+      return fail('refused', 'connection refused');
+    case 28:
+      return fail('timeout', `timed out after ${formatDuration(timeoutMs)}`);
+    case 6:
+      return fail('unreachable', 'host not found');
+    case 52:
+    case 56:
+      return fail('reset', 'connection closed before an answer');
+    case 127:
+      return fail('other', `curl is not installed on ${machine}`);
+    case 255:
+      return fail('ssh', `ssh to ${machine} failed${said ? `: ${said}` : ''}`);
+    default:
+      return fail('other', `curl on ${machine} exited with ${result.exitCode}${said ? `: ${said}` : ''}`);
+  }
+}
+
+function fail(kind: HttpFailureKind, message: string): never {
+  throw new HttpFailure(kind, message);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+}
