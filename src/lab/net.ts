@@ -20,16 +20,22 @@ export function intToIp(n: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 }
 
+/** `text` quoted for a message: control characters escaped, length capped (it may be anything). */
+function quoted(text: string): string {
+  const s = JSON.stringify(text).slice(1, -1);
+  return `"${s.length > 80 ? `${s.slice(0, 77)}...` : s}"`;
+}
+
 /** Parses `a.b.c.d/p`; returns an error message instead of throwing. */
 export function parseCidr(text: string): Cidr | string {
   const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
-  if (!m || !isIpv4(m[1]!)) return `"${text}" is not an IPv4 CIDR such as 192.168.57.0/24`;
+  if (!m || !isIpv4(m[1]!)) return `${quoted(text)} is not an IPv4 CIDR such as 192.168.57.0/24`;
   const prefix = Number(m[2]);
-  if (prefix < 8 || prefix > 28) return `"${text}": the prefix must be between /8 and /28`;
+  if (prefix < 8 || prefix > 28) return `${quoted(text)}: the prefix must be between /8 and /28`;
   const addr = ipToInt(m[1]!);
   const size = 2 ** (32 - prefix);
   if (addr % size !== 0) {
-    return `"${text}" has host bits set; did you mean ${intToIp(addr - (addr % size))}/${prefix}?`;
+    return `${quoted(text)} has host bits set; did you mean ${intToIp(addr - (addr % size))}/${prefix}?`;
   }
   return { network: addr, prefix };
 }

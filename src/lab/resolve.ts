@@ -162,7 +162,9 @@ export function resolveLab(input: ResolveInput): Resolved {
   const fleetUrl = fleet.url ?? DEFAULT_FLEET_URL;
   checkUrl('fleet.url', fleetUrl, ['https:', 'http:'], bad);
   if (fleet.sha256 !== undefined && !SHA256.test(fleet.sha256)) bad('fleet.sha256', 'must be 64 lower-case hex digits');
-  if (fleet.localFile !== undefined && /[\0\r\n]/.test(fleet.localFile)) bad('fleet.localFile', 'a path cannot contain NUL or line breaks');
+  if (fleet.localFile !== undefined && /[\0\r\n]|\p{Cs}/u.test(fleet.localFile)) {
+    bad('fleet.localFile', 'a path cannot contain NUL, line breaks or unpaired UTF-16 surrogates');
+  }
   const needsFleet = rules.members !== undefined;
   if (os === 'flatcar' && needsFleet && fleet.localFile === undefined && fleet.sha256 === undefined) {
     warnings.push(
@@ -193,8 +195,10 @@ export function resolveLab(input: ResolveInput): Resolved {
   if (typeof mgmt === 'string') bad('libvirt.managementNetwork', mgmt);
 
   // Machines
-  if (spec.memory !== undefined && (spec.memory < 512 || spec.memory > 65536)) bad('memory', 'must be between 512 and 65536 MiB');
-  if (spec.cpus !== undefined && spec.cpus > 64) bad('cpus', 'must be between 1 and 64');
+  if (spec.memory !== undefined && (!Number.isInteger(spec.memory) || spec.memory < 512 || spec.memory > 65536)) {
+    bad('memory', 'must be between 512 and 65536 MiB');
+  }
+  if (spec.cpus !== undefined && (!Number.isInteger(spec.cpus) || spec.cpus < 1 || spec.cpus > 64)) bad('cpus', 'must be between 1 and 64');
   if (counts.members > 0 && counts.members % 2 === 0) {
     warnings.push(`${counts.members} etcd members tolerate no more failures than ${counts.members - 1}; an odd count is the better choice`);
   }
@@ -359,7 +363,7 @@ function checkUrl(path: string, value: string, schemes: string[], bad: (path: st
   } catch {
     u = undefined;
   }
-  if (!u || !schemes.includes(u.protocol) || /[\s"'\\`\0]/.test(value)) {
+  if (!u || !schemes.includes(u.protocol) || /[\s"'\\`\0]|\p{Cs}/u.test(value)) {
     bad(path, `"${printable(value)}" is not a ${schemes.map((s) => s.replace(':', '')).join('/')} URL`);
   }
 }
@@ -373,6 +377,9 @@ export function printable(value: string): string {
 /** Flags over the file: scalars replace, nested groups (box, update, fleet, libvirt) merge field by field. */
 function mergeSpec(file: LabSpec, flags: LabOverrides): LabSpec {
   const merged: Record<string, unknown> = { ...file };
+  // --members and --services name the same count: a flag replaces the file's value under either name.
+  if (flags.members !== undefined && flags.services === undefined) delete merged.services;
+  if (flags.services !== undefined && flags.members === undefined) delete merged.members;
   for (const [key, value] of Object.entries(flags)) {
     if (value === undefined || key === 'name' || key === 'metadata') continue;
     const current = merged[key];

@@ -35,7 +35,9 @@ const specSchema = z.strictObject({
   dns: z.array(z.string()).optional(),
   dockerTcp: z.boolean().optional(),
   discovery: z.string().optional(),
-  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  metadata: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'a fleet metadata value is a string, number or boolean' }))
+    .optional(),
   sshKeys: z.array(z.string()).optional(),
   update: z
     .strictObject({
@@ -85,7 +87,8 @@ export function parseLabDocument(text: string, source: string): LabDocument {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [];
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
+    // linePos is only filled in with prettyErrors; the offset always is.
+    const pos = e.linePos?.[0] ?? (e.pos ? lineCounter.linePos(e.pos[0]) : undefined);
     problems.push({ path: pos ? `line ${pos.line}` : '', message: e.message.split('\n')[0]! });
   }
   if (problems.length > 0) throw new LabConfigError(source, problems);
@@ -132,6 +135,16 @@ export function parseLabDocument(text: string, source: string): LabDocument {
       }
     }
     throw new LabConfigError(source, problems);
+  }
+  // fleet metadata values are text: `rack: 0644` means "0644", not the number 644 (nor `v: 1.10` 1.1).
+  const metadata = doc.getIn(['spec', 'metadata'], true);
+  if (isMap(metadata) && result.data.spec.metadata) {
+    for (const pair of metadata.items) {
+      if (!isScalar(pair.key) || !isScalar(pair.value)) continue;
+      const key = String(pair.key.value);
+      const value = result.data.spec.metadata[key];
+      if (typeof value !== 'string' && typeof pair.value.source === 'string') result.data.spec.metadata[key] = pair.value.source;
+    }
   }
   return { name: result.data.metadata?.name, spec: result.data.spec };
 }

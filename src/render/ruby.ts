@@ -14,6 +14,8 @@ export function rubyLiteral(value: unknown): string {
   let out = '"';
   for (const ch of value) {
     const code = ch.codePointAt(0)!;
+    // An unpaired UTF-16 surrogate has no UTF-8 form: Ruby rejects \u{d800} as an invalid codepoint.
+    if (code >= 0xd800 && code <= 0xdfff) throw new TypeError('refusing to write a string with an unpaired surrogate into a Vagrantfile');
     if (ch === '\\') out += '\\\\';
     else if (ch === '"') out += '\\"';
     else if (ch === '#') out += '\\#';

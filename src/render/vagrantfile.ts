@@ -1,8 +1,8 @@
 /**
  * Vagrantfile.hbs → Vagrantfile. Every derived value is computed here first; the template only
  * places finished values, and the only way it can print one is the `rb` helper (rubyLiteral).
- * Handlebars runs with noEscape (HTML escaping is meaningless for Ruby) and strict (a missing
- * field is an error, not an empty string).
+ * Handlebars runs with noEscape (HTML escaping is meaningless for Ruby); a missing field is an
+ * error, not an empty string or a skipped block (see compileVagrantfileTemplate).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +14,30 @@ export const VAGRANTFILE_TEMPLATE = fileURLToPath(new URL('../../Vagrantfile.hbs
 
 let compiled: HandlebarsTemplateDelegate | undefined;
 
-function compile(): HandlebarsTemplateDelegate {
-  if (!compiled) {
-    const hb = Handlebars.create();
-    hb.registerHelper('rb', (value: unknown) => rubyLiteral(value));
-    compiled = hb.compile(readFileSync(VAGRANTFILE_TEMPLATE, 'utf8'), { noEscape: true, strict: true });
+/**
+ * Compiles a Vagrantfile template. Handlebars' strict mode only checks plain `{{path}}` mustaches,
+ * and this template has none (it prints through `rb`, which refuses undefined): so the block
+ * helpers are made strict here too, and `{{#if}}`/`{{#each}}` on a missing field is an error rather
+ * than a silently skipped block. Optional values reach the template as `false`, never undefined.
+ */
+export function compileVagrantfileTemplate(source: string): HandlebarsTemplateDelegate {
+  const hb = Handlebars.create();
+  hb.registerHelper('rb', (value: unknown) => rubyLiteral(value));
+  for (const name of ['if', 'unless', 'each', 'with']) {
+    const builtin = hb.helpers[name]! as (this: unknown, ...args: unknown[]) => unknown;
+    hb.registerHelper(name, function (this: unknown, ...args: unknown[]) {
+      const options = args[args.length - 1] as { loc?: { start: { line: number } } };
+      if (args.length < 2 || args[0] === undefined) {
+        throw new TypeError(`Vagrantfile template line ${options.loc?.start.line ?? '?'}: {{#${name}}} of a missing field`);
+      }
+      return builtin.apply(this, args);
+    });
   }
+  return hb.compile(source, { noEscape: true, strict: true });
+}
+
+function compile(): HandlebarsTemplateDelegate {
+  compiled ??= compileVagrantfileTemplate(readFileSync(VAGRANTFILE_TEMPLATE, 'utf8'));
   return compiled;
 }
 
@@ -40,13 +58,19 @@ export interface VagrantfileOptions {
 }
 
 export function renderVagrantfile(lab: Lab, opts: VagrantfileOptions): string {
+  return compile()(vagrantfileData(lab, opts));
+}
+
+/** The finished values the template places (every derived value computed here, none in the template). */
+export function vagrantfileData(lab: Lab, opts: VagrantfileOptions) {
   // A local fleetd (lab.fleet.localFile, an absolute path by now) is uploaded instead of downloaded.
   const fleetd = lab.os === 'flatcar' && lab.machines.some((m) => m.fleet) ? lab.fleet.localFile : undefined;
   const qemu = lab.libvirt.driver === 'qemu';
   const cpuMode = lab.libvirt.cpuMode ?? (qemu ? 'custom' : undefined);
   const cpuModel = lab.libvirt.cpuModel ?? (qemu && cpuMode === 'custom' ? 'qemu64' : undefined);
-  const data = {
-    lab,
+  return {
+    // The box's optional settings as false, not undefined (the block helpers refuse undefined).
+    lab: { ...lab, box: { ...lab.box, url: lab.box.url ?? false, version: lab.box.version ?? false } },
     version: opts.version,
     fleetd: fleetd ?? false,
     provisionScript: provisionScript(lab, fleetd !== undefined),
@@ -62,5 +86,4 @@ export function renderVagrantfile(lab: Lab, opts: VagrantfileOptions): string {
       userData: userDataPath(m.name),
     })),
   };
-  return compile()(data);
 }
