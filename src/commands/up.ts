@@ -2,20 +2,17 @@
 import type { Context } from '../context.js';
 import { UnhealthyError, UsageError } from '../errors.js';
 import { ARCHITECTURES } from '../lab/types.js';
-import { upLab, type UpDeps, type UpResult } from '../pipeline/up.js';
+import { upLab, type UpDeps, type UpRequest, type UpResult } from '../pipeline/up.js';
 import { version } from '../version.js';
 import { healthFor, labDeps, probesFor } from './deps.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
 
-export interface UpOptions extends LabInputOptions {
+/** How to boot: the pipeline's own settings, passed through unchanged. */
+type BootSettings = Pick<UpRequest, 'recreate' | 'parallel' | 'wait' | 'timeoutMs' | 'verbose' | 'json'>;
+
+export interface UpOptions extends LabInputOptions, BootSettings {
   /** An architecture, or the name of an existing lab to resume. */
   target?: string | undefined;
-  recreate: boolean;
-  parallel: number;
-  wait: boolean;
-  timeoutMs: number;
-  verbose: boolean;
-  json: boolean;
   /** Whether any lab option flag was given (resuming by name takes none). */
   labOptionsGiven: boolean;
 }

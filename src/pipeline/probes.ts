@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { PreflightError } from '../errors.js';
 import type { Provider } from '../lab/types.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
 import type { HostInterface, Probes } from './preflight.js';
@@ -18,10 +19,23 @@ function run(bin: string, args: string[], env: Record<string, string | undefined
   });
 }
 
+/**
+ * The driver reports a missing `vagrant` as a PreflightError of its own; a probe reports what it
+ * found (the preflight check adds the fix), so keep only the failure's message.
+ */
+async function probed<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof PreflightError) throw new Error(e.failures.map((f) => f.message).join('; '), { cause: e });
+    throw e;
+  }
+}
+
 export function realProbes(vagrant: VagrantDriver, env: Record<string, string | undefined>): Probes {
   return {
     async vagrantVersion() {
-      const v = await vagrant.version();
+      const v = await probed(vagrant.version());
       return `${v.major}.${v.minor}.${v.patch}`;
     },
     async providerUsable(provider: Provider) {
@@ -29,7 +43,7 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
         const out = await run('VBoxManage', ['--version'], env);
         return { ok: true, detail: `VirtualBox ${out.trim()}` };
       }
-      const plugins = await vagrant.pluginList();
+      const plugins = await probed(vagrant.pluginList());
       const plugin = provider === 'libvirt' ? 'vagrant-libvirt' : 'vagrant-parallels';
       const found = plugins.find((p) => p.name === plugin);
       if (!found) return { ok: false, detail: `the Vagrant plugin ${plugin} is not installed` };
@@ -47,7 +61,7 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       return { ok: true, detail: `${plugin} ${found.version}; ${out.trim()}` };
     },
     async boxes() {
-      return (await vagrant.boxList()).map((b) => ({ name: b.name, provider: b.provider, version: b.version }));
+      return (await probed(vagrant.boxList())).map((b) => ({ name: b.name, provider: b.provider, version: b.version }));
     },
     async vboxNetworksConf() {
       try {

@@ -192,7 +192,7 @@ async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpReq
     const m = machineOfLine(line, names);
     if (!m) return;
     // Without --verbose, only Vagrant's step lines (`==> m: …`) are shown.
-    if (req.verbose || line.startsWith('==> ')) outputs.get(m)?.(line.replace(/^==> [^:]+: /, '').trim());
+    if (req.verbose || line.startsWith('==> ')) outputs.get(m)?.(line.replace(/^(?:==> |\s+)[^:]+: /, '').trim());
   };
   const runStep = async (step: { machines: string[]; parallel: boolean }) => {
     try {

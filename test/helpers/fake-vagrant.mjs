@@ -224,17 +224,42 @@ function withState(e, fn) {
   const file = stateFile(e);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const lock = file + '.lock';
-  for (let i = 0; ; i++) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      const holder = Number(fs.readFileSync(lock, 'utf8') || 0);
-      if (holder && !alive(holder)) fs.rmSync(lock, { force: true });
-      else if (i > 2000) throw new Error(`fake vagrant: state lock ${lock} held by ${holder}`);
+  const mine = String(process.pid);
+  // The lock is created whole (a private file hard-linked into place), so a reader never sees it
+  // empty; only an old lock of a dead process is stale, and only our own lock is ever released.
+  const draft = `${lock}.${mine}`;
+  fs.writeFileSync(draft, mine);
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        fs.linkSync(draft, lock);
+        break;
+      } catch (err) {
+        if (err.code !== 'EEXIST') throw err;
+      }
+      let holder = 0;
+      let age = 0;
+      try {
+        holder = Number(fs.readFileSync(lock, 'utf8') || 0);
+        age = Date.now() - fs.statSync(lock).mtimeMs;
+      } catch (err) {
+        if (err.code === 'ENOENT') continue; // released meanwhile: try again at once
+        throw err;
+      }
+      if (holder && !alive(holder) && age > 2000) {
+        const aside = `${lock}.${mine}.stale`;
+        try {
+          fs.renameSync(lock, aside);
+          if (Number(fs.readFileSync(aside, 'utf8') || 0) === holder) fs.rmSync(aside, { force: true });
+          else fs.linkSync(aside, lock), fs.rmSync(aside, { force: true });
+        } catch (err) {
+          if (err.code !== 'ENOENT' && err.code !== 'EEXIST') throw err;
+        }
+      } else if (i > 4000) throw new Error(`fake vagrant: state lock ${lock} held by ${holder}`);
       else sleepSync(5);
     }
+  } finally {
+    fs.rmSync(draft, { force: true });
   }
   try {
     const state = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
@@ -242,11 +267,16 @@ function withState(e, fn) {
     state.boxes ??= {};
     state.importing ??= {};
     const result = fn(state);
-    fs.writeFileSync(file + '.tmp', JSON.stringify(state, null, 2));
-    fs.renameSync(file + '.tmp', file);
+    const tmp = `${file}.${mine}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(state, null, 2));
+    fs.renameSync(tmp, file);
     return result;
   } finally {
-    fs.rmSync(lock, { force: true });
+    try {
+      if (fs.readFileSync(lock, 'utf8') === mine) fs.rmSync(lock, { force: true });
+    } catch {
+      // already gone
+    }
   }
 }
 
