@@ -257,7 +257,7 @@ t.test('errors: nothing on stdout, a clear message on the error', async (t) => {
   const noDocker = await runIt(two, { name: 'dev' });
   t.type(noDocker.error, NotFoundError);
   t.equal((noDocker.error as Error).message, 'lab dev has no Docker endpoint');
-  t.match((noDocker.error as CclabError).hint, /cclab up dev --docker-tcp/);
+  t.match((noDocker.error as CclabError).hint, /cclab up dev --name dev --docker-tcp --recreate/);
   t.match((noDocker.error as CclabError).hint, /laptop architecture/);
   t.equal(noDocker.stdout, '');
 

@@ -52,7 +52,7 @@ export async function run(opts: DockerEnvOptions, ctx: Context): Promise<void> {
   const docker = manifest.docker;
   if (docker === undefined) {
     throw new NotFoundError(`lab ${manifest.name} has no Docker endpoint`, {
-      hint: `expose one with \`cclab up ${manifest.name} --docker-tcp\`, or use the laptop architecture (\`cclab up laptop\`)`,
+      hint: `rebuild it with Docker exposed (\`cclab up ${manifest.architecture} --name ${manifest.name} --docker-tcp --recreate\`), or use the laptop architecture (\`cclab up laptop\`)`,
     });
   }
   if (manifest.state !== 'running' && manifest.state !== 'partial') {
@@ -82,7 +82,7 @@ async function onlyDockerLab(ctx: Context): Promise<Manifest> {
   const broken = labs.filter((l) => l.error !== undefined).map((l) => l.name);
   throw new NotFoundError(labs.length === 0 ? `no labs in ${root}` : 'no lab exposes Docker', {
     hint:
-      'create one with `cclab up laptop`, or add `--docker-tcp` to `cclab up NAME`' +
+      'create one with `cclab up laptop`, or `cclab up ARCHITECTURE --docker-tcp` for a cluster' +
       (broken.length > 0 ? `; these labs could not be read: ${broken.join(', ')}` : ''),
   });
 }
