@@ -20,6 +20,12 @@ t.test('a busy lab refuses up, down and halt at once (exit 7); SIGINT stops up c
   t.equal(lock.pid, up.pid, 'the lock names the running cclab');
   t.equal(lock.command, 'cclab up');
 
+  // The workers start as soon as etcd-01 is booting (box imported, network made): wait for them,
+  // so that every `vagrant up` seen later can only come from the refused commands.
+  await up.waitForStderr(/worker-02: Waiting for machine to boot/);
+  await up.waitForStderr(/worker-01: Waiting for machine to boot/);
+  const upsBefore = h.fake.invocations().filter((a) => a[0] === 'up').length;
+  t.equal(upsBefore, 3, 'the running cclab has etcd-01 and both workers booting');
   const others = await Promise.all([h.run(['up', 'dev', '--no-wait']), h.run(['down', 'dev']), h.run(['halt', 'dev'])]);
   for (const [i, r] of others.entries()) {
     const what = ['up', 'down', 'halt'][i]!;
@@ -27,16 +33,20 @@ t.test('a busy lab refuses up, down and halt at once (exit 7); SIGINT stops up c
     t.match(r.stderr, new RegExp(`^error: lab dev is busy: \`cclab up\` \\(pid ${up.pid}\\) holds its lock`, 'm'), `${what} names the holder`);
     t.equal(r.stdout, '');
   }
-  t.equal(h.fake.invocations().filter((a) => a[0] === 'up').length, 1, 'nothing else was booted');
+  t.equal(h.fake.invocations().filter((a) => a[0] === 'up').length, upsBefore, 'nothing else was booted');
   t.same(h.fake.invocations().filter((a) => a[0] === 'destroy' || a[0] === 'halt'), [], 'nothing destroyed or halted');
   t.ok(fs.existsSync(h.labDir('dev')), 'down did not remove the lab');
 
   up.child.kill('SIGINT');
   const r = await up.done;
   t.equal(r.code, 130, 'exit code 130');
-  const fakeUp = h.fake.log().find((e) => e.argv?.[0] === 'up')!;
+  const fakeUps = h.fake.log().filter((e) => e.argv?.[0] === 'up').map((e) => e.pid).sort();
   const signals = h.fake.log().filter((e) => e.signal);
-  t.same(signals.map((e) => [e.pid, e.signal]), [[fakeUp.pid, 'SIGINT']], 'Vagrant got exactly one SIGINT');
+  t.same(
+    signals.map((e) => [e.pid, e.signal]).sort(),
+    fakeUps.map((pid) => [pid, 'SIGINT']),
+    'each running vagrant got exactly one SIGINT',
+  );
   t.match(r.stderr, /Ctrl-C: stopping cleanly/);
   t.match(r.stderr, /^error: interrupted while booting lab dev$/m);
   t.match(r.stderr, /resume with `cclab up dev`, or remove it with `cclab down dev`/);

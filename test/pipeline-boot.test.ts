@@ -3,7 +3,7 @@
  * line of Vagrant output is about, how two labs differ, and a lab's state from its machines'.
  */
 import t from 'tap';
-import { machineOfLine, planBoot, runBounded } from '../src/pipeline/boot.js';
+import { SHARED_WORK_DONE, machineOfLine, planBoot, runBootPlan, runBounded } from '../src/pipeline/boot.js';
 import { summariseState } from '../src/pipeline/lifecycle.js';
 import { labDifferences } from '../src/pipeline/up.js';
 import { resolveLab, type LabOverrides } from '../src/lab/resolve.js';
@@ -212,4 +212,76 @@ t.test('summariseState: a lab state from its machines\' Vagrant states', async (
   t.equal(summariseState(['running', 'poweroff']), 'partial');
   t.equal(summariseState(['running', 'not_created']), 'partial');
   t.equal(summariseState(['poweroff', 'not_created']), 'partial');
+});
+
+t.test('runBootPlan: the rest start when the first machine has done the shared work, not when it has booted', async (t) => {
+  const plan = planBoot(['etcd-01', 'worker-01', 'worker-02'], 'virtualbox', 2);
+  const events: string[] = [];
+  let shared!: () => void;
+  const sharedWorkDone = new Promise<void>((r) => (shared = r));
+  let finishFirst!: () => void;
+  const firstBooted = new Promise<void>((r) => (finishFirst = r));
+  const run = runBootPlan(
+    plan,
+    async (step) => {
+      const m = step.machines.join(',');
+      events.push(`start ${m}`);
+      if (m === 'etcd-01') await firstBooted;
+      events.push(`end ${m}`);
+    },
+    sharedWorkDone,
+  );
+  await new Promise((r) => setImmediate(r));
+  t.same(events, ['start etcd-01'], 'nothing else starts before the shared work is done');
+  shared();
+  await new Promise((r) => setTimeout(r, 10));
+  t.ok(events.includes('start worker-01') && events.includes('start worker-02'), 'both workers started…');
+  t.notOk(events.includes('end etcd-01'), '…while etcd-01 still boots');
+  finishFirst();
+  await run;
+  t.ok(events.includes('end etcd-01'));
+});
+
+t.test('runBootPlan: a first machine failing before the shared work is done starts nothing else', async (t) => {
+  const plan = planBoot(['etcd-01', 'worker-01'], 'virtualbox', 2);
+  const started: string[] = [];
+  await t.rejects(
+    runBootPlan(
+      plan,
+      async (step) => {
+        started.push(step.machines.join(','));
+        if (step.machines[0] === 'etcd-01') throw new Error('box import failed');
+      },
+      new Promise<void>(() => undefined),
+    ),
+    /box import failed/,
+  );
+  t.same(started, ['etcd-01']);
+});
+
+t.test('runBootPlan: a failure after the workers started is reported once every started step has settled', async (t) => {
+  const plan = planBoot(['etcd-01', 'worker-01'], 'virtualbox', 2);
+  const settled: string[] = [];
+  await t.rejects(
+    runBootPlan(
+      plan,
+      async (step) => {
+        const m = step.machines[0]!;
+        await new Promise((r) => setTimeout(r, m === 'worker-01' ? 30 : 5));
+        settled.push(m);
+        if (m === 'etcd-01') throw new Error('etcd-01 never answered over SSH');
+      },
+      Promise.resolve(),
+    ),
+    /never answered/,
+  );
+  t.same(settled, ['etcd-01', 'worker-01'], 'worker-01 finished before the failure was reported');
+});
+
+t.test('SHARED_WORK_DONE: the line each provider prints once the box and networks exist', async (t) => {
+  t.match('==> etcd-01: Booting VM...', SHARED_WORK_DONE.virtualbox);
+  t.notMatch('==> etcd-01: Importing base box \'flatcar-stable\'...', SHARED_WORK_DONE.virtualbox);
+  t.match('==> etcd-01: Starting domain.', SHARED_WORK_DONE.libvirt);
+  t.notMatch('==> etcd-01: Creating domain with the following settings...', SHARED_WORK_DONE.libvirt);
+  t.match('==> core-01: Booting VM...', SHARED_WORK_DONE.parallels);
 });

@@ -2,10 +2,10 @@
 import type { Context } from '../context.js';
 import { UnhealthyError, UsageError } from '../errors.js';
 import { ARCHITECTURES } from '../lab/types.js';
-import { upLab, type UpDeps, type UpRequest, type UpResult } from '../pipeline/up.js';
+import { memoProbes } from '../pipeline/preflight.js';
+import type { UpDeps, UpRequest, UpResult } from '../pipeline/up.js';
 import { version } from '../version.js';
-import { healthFor, labDeps, probesFor } from './deps.js';
-import { prepareLab, type LabInputOptions } from './lab-input.js';
+import type { LabInputOptions } from './lab-input.js';
 
 /** How to boot: the pipeline's own settings, passed through unchanged. */
 type BootSettings = Pick<UpRequest, 'recreate' | 'parallel' | 'wait' | 'timeoutMs' | 'verbose' | 'json'>;
@@ -18,11 +18,18 @@ export interface UpOptions extends LabInputOptions, BootSettings {
 }
 
 export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDeps>): Promise<UpResult> {
+  // The driver first, so the questions preflight asks Vagrant (a Ruby program: about a second per
+  // call) are under way while the lab model, rendering and progress modules load.
+  const { healthFor, labDeps, probesFor } = await import('./deps.js');
   const base = labDeps(ctx);
+  const probes = memoProbes(injected?.probes ?? probesFor(base, ctx));
+  probes.vagrantVersion().catch(() => undefined);
+  probes.boxes().catch(() => undefined);
+  const [{ prepareLab }, { upLab }] = await Promise.all([import('./lab-input.js'), import('../pipeline/up.js')]);
   const deps: UpDeps = {
     store: injected?.store ?? base.store,
     vagrant: injected?.vagrant ?? base.vagrant,
-    probes: injected?.probes ?? probesFor(base, ctx),
+    probes,
     health: injected?.health ?? healthFor({ store: injected?.store ?? base.store, vagrant: injected?.vagrant ?? base.vagrant }, ctx.env),
     version: injected?.version ?? version(),
     ...(injected?.now ? { now: injected.now } : {}),

@@ -2,10 +2,11 @@
  * Boot orchestration: which `vagrant up` processes to run, in what order, how many at once.
  *
  * VirtualBox (and Parallels) cannot boot machines in parallel inside one Vagrant process, and
- * two processes importing the same box at once collide. So the first machine boots alone (it
- * imports the box and creates the host-only network), then the rest boot as separate
- * `vagrant up MACHINE` processes, at most `parallel` at a time. libvirt boots in parallel inside
- * one process, so the rest go to a single `vagrant up --parallel`.
+ * two processes importing the same box at once collide. So the first machine starts alone (it
+ * imports the box and creates the lab network), and the rest start as separate
+ * `vagrant up MACHINE` processes, at most `parallel` at a time, as soon as that shared work is
+ * done — when the first machine's VM starts booting, not when it has finished. libvirt boots in
+ * parallel inside one process, so the rest go to a single `vagrant up --parallel`.
  */
 import type { Provider } from '../lab/types.js';
 
@@ -21,6 +22,17 @@ export interface BootPlan {
   rest: BootStep[];
   concurrency: number;
 }
+
+/**
+ * The line of Vagrant's output after which a machine's shared work is done: the box is imported
+ * (VirtualBox's linked-clone master, libvirt's base volume) and the lab's networks exist, because
+ * Vagrant does both before it starts the VM.
+ */
+export const SHARED_WORK_DONE: Record<Provider, RegExp> = {
+  virtualbox: /^==> [^:]+: Booting VM\.\.\./,
+  parallels: /^==> [^:]+: Booting VM\.\.\./,
+  libvirt: /^==> [^:]+: Starting domain\./,
+};
 
 export function planBoot(machines: string[], provider: Provider, parallel: number, alreadyCreated: ReadonlySet<string> = new Set()): BootPlan {
   if (machines.length === 0) return { first: undefined, rest: [], concurrency: 1 };
@@ -58,4 +70,24 @@ export async function runBounded<T>(items: T[], limit: number, worker: (item: T)
 export function machineOfLine(line: string, machines: readonly string[]): string | undefined {
   const m = /^(?:==> |\s+)([A-Za-z0-9._-]+): /.exec(line);
   return m && machines.includes(m[1]!) ? m[1] : undefined;
+}
+
+/**
+ * Runs a boot plan: `first` alone until `sharedWorkDone` (or until it finishes), then the rest,
+ * at most `plan.concurrency` at a time, while `first` goes on. A first step that fails before its
+ * shared work is done starts nothing else. Rejects with the first failure once all started steps
+ * have settled.
+ */
+export async function runBootPlan(
+  plan: BootPlan,
+  runStep: (step: BootStep) => Promise<void>,
+  sharedWorkDone: Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const first = plan.first ? runStep(plan.first) : Promise.resolve();
+  first.catch(() => undefined);
+  await Promise.race([sharedWorkDone, first]);
+  const results = await Promise.allSettled([first, runBounded(plan.rest, plan.concurrency, runStep, signal)]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

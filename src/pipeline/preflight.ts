@@ -28,6 +28,31 @@ export interface Probes {
   portFree(port: number): Promise<boolean>;
 }
 
+/**
+ * Probes that answer each question once (per arguments): `up` asks Vagrant what preflight needs
+ * while it is still loading the lab, and preflight then reads the same answers.
+ */
+export function memoProbes(probes: Probes): Probes {
+  const cache = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, f: () => Promise<T>): Promise<T> => {
+    let p = cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = f();
+      cache.set(key, p);
+    }
+    return p;
+  };
+  return {
+    vagrantVersion: () => once('version', () => probes.vagrantVersion()),
+    providerUsable: (provider) => once(`provider:${provider}`, () => probes.providerUsable(provider)),
+    boxes: () => once('boxes', () => probes.boxes()),
+    vboxNetworksConf: () => once('vbox', () => probes.vboxNetworksConf()),
+    interfaces: () => once('interfaces', () => probes.interfaces()),
+    // A port's state can change between two looks: always look again.
+    portFree: (port) => probes.portFree(port),
+  };
+}
+
 export interface PreflightCheck {
   check: string;
   ok: boolean;

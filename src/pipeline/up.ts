@@ -10,7 +10,7 @@ import type { Manifest } from '../home/manifest.js';
 import type { Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
-import { machineOfLine, planBoot, runBounded } from './boot.js';
+import { SHARED_WORK_DONE, machineOfLine, planBoot, runBootPlan } from './boot.js';
 import { runPreflight, type PreflightCheck, type Probes } from './preflight.js';
 import { taskList } from './progress.js';
 import type { LabStore } from './store.js';
@@ -188,9 +188,13 @@ async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpReq
     promise.catch(() => undefined);
     done.set(m, { promise, resolve, reject });
   }
+  // The rest may start once the first machine has done the shared work (box import, networks).
+  let releaseRest!: () => void;
+  const sharedWorkDone = new Promise<void>((resolve) => (releaseRest = resolve));
   const onLine = (line: string) => {
     const m = machineOfLine(line, names);
     if (!m) return;
+    if (m === plan.first?.machines[0] && SHARED_WORK_DONE[lab.provider].test(line)) releaseRest();
     // Without --verbose, only Vagrant's step lines (`==> m: …`) are shown.
     if (req.verbose || line.startsWith('==> ')) outputs.get(m)?.(line.replace(/^(?:==> |\s+)[^:]+: /, '').trim());
   };
@@ -206,10 +210,7 @@ async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpReq
       throw err;
     }
   };
-  const orchestration = (async () => {
-    if (plan.first) await runStep(plan.first);
-    await runBounded(plan.rest, plan.concurrency, runStep, ctx.signal);
-  })();
+  const orchestration = runBootPlan(plan, runStep, sharedWorkDone, ctx.signal);
   orchestration.catch(() => undefined);
 
   const list = taskList<object>(
