@@ -153,8 +153,9 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       const host = ports?.find((p) => p.guest === lab.docker.guestPort)?.host ?? dm.dockerHostPort!;
       current.docker = { machine: dm.name, guestPort: lab.docker.guestPort, hostPort: host, endpoint: `tcp://127.0.0.1:${host}` };
     }
-    const after = await deps.vagrant.status(dir).catch(() => []);
-    current.machines = current.machines.map((m) => ({ ...m, state: after.find((s) => s.name === m.name)?.state ?? m.state }));
+    // Every machine was running or has just come up without error: no need to ask Vagrant again
+    // (one more Ruby start, a second or more).
+    current.machines = current.machines.map((m) => ({ ...m, state: 'running' }));
     current.state = 'running';
     delete current.lastError;
     current.updatedAt = now().toISOString();
