@@ -1,0 +1,297 @@
+// The e2e scenarios. Each is a list of named steps run in order (a failed step skips the rest of
+// its scenario) and a cleanup that always runs. Steps get the run context (see run.mjs):
+//   ctx.inNs(argv, opts)    run a command inside the test network namespace
+//   ctx.cclab(args, opts)   `node bin/cclab.js …` inside the namespace (CCLAB_HOME, VAGRANT_HOME set)
+//   ctx.vagrant(project, args, opts)
+//   ctx.http(url)           GET from inside the namespace; resolves the body
+//   ctx.upTimeoutMs(n)      our own deadline for booting n VMs
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, waitFor } from './lib/proc.mjs';
+
+export const E2E_DIR = new URL('.', import.meta.url).pathname.replace(/\/$/, '');
+const BOX = 'cclab-test/debian';
+
+class AssertionFailed extends Error {}
+
+function assert(cond, message) {
+  if (!cond) throw new AssertionFailed(message);
+}
+
+/** fleet machines registered in etcd's v2 store, as fleetd writes them. */
+async function fleetMachines(ctx, endpoint) {
+  const body = await ctx.http(`${endpoint}/v2/keys/_coreos.com/fleet/machines?recursive=true`);
+  const nodes = JSON.parse(body).node?.nodes ?? [];
+  return nodes.flatMap((dir) => (dir.nodes ?? []).filter((n) => n.key.endsWith('/object')).map((n) => JSON.parse(n.value)));
+}
+
+async function expectFleet(ctx, endpoint, expected) {
+  // expected: [{ ip, metadata }]
+  const machines = await waitFor(`${expected.length} fleet machines at ${endpoint}`, async () => {
+    const got = await fleetMachines(ctx, endpoint);
+    return got.length >= expected.length ? got : undefined;
+  }, { timeoutMs: 180_000 });
+  assert(machines.length === expected.length, `expected ${expected.length} fleet machines, got ${machines.length}: ${JSON.stringify(machines)}`);
+  for (const want of expected) {
+    const m = machines.find((x) => x.PublicIP === want.ip);
+    assert(m, `no fleet machine with PublicIP ${want.ip} (got ${machines.map((x) => x.PublicIP).join(', ')}; a NAT address means public_ip did not reach fleetd)`);
+    assert(/^[0-9a-f]{32}$/.test(m.ID), `fleet machine ${want.ip} has ID ${m.ID}, not a machine-id`);
+    assert(JSON.stringify(m.Metadata) === JSON.stringify(want.metadata), `fleet machine ${want.ip} has metadata ${JSON.stringify(m.Metadata)}, expected ${JSON.stringify(want.metadata)}`);
+  }
+  assert(new Set(machines.map((m) => m.ID)).size === machines.length, 'two VMs share a machine-id');
+  ctx.say(`fleet: ${machines.map((m) => `${m.ID.slice(0, 8)}... ${m.PublicIP} ${Object.entries(m.Metadata).map(([k, v]) => `${k}=${v}`).join(',')}`).join('; ')}`);
+}
+
+async function expectEtcdMember(ctx, endpoint, name) {
+  const health = await waitFor(`etcd at ${endpoint}`, async () => JSON.parse(await ctx.http(`${endpoint}/health`)).health === 'true', { timeoutMs: 180_000 });
+  assert(health, 'etcd is not healthy');
+  const members = JSON.parse(await ctx.http(`${endpoint}/v2/members`)).members;
+  assert(members.length === 1 && members[0].name === name, `expected the single member ${name}, got ${JSON.stringify(members)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// plain: the test box under plain Vagrant, with the hand-written lab in test/e2e/plain/ (CoreOS
+// mode, dev architecture). Needs no cclab code: proves the box and the stand-ins.
+
+function plainScenario(name, machines, { os = 'coreos', reload = false, serial = 'file' } = {}) {
+  const withWorker = machines.includes('worker-01');
+  const etcdUnit = os === 'coreos' ? 'etcd2.service' : 'etcd-member.service';
+  let project;
+  return {
+    name,
+    needsCclab: false,
+    vms: machines.length,
+    description: `plain Vagrant, test/e2e/plain/Vagrantfile, ${os} mode: ${machines.join(' + ')}${reload ? ', then a reboot' : ''}`,
+    async setup(ctx) {
+      const port = await ctx.freePort();
+      project = ctx.vagrantProject(name, join(E2E_DIR, 'plain'), {
+        CCLAB_E2E_MACHINES: machines.join(','),
+        ...(serial === 'file' ? { CCLAB_E2E_LOG_DIR: ctx.host.logDir } : {}),
+        CCLAB_E2E_DOCKER_PORT: String(port),
+        CCLAB_E2E_OS: os,
+      });
+      project.dockerPort = port;
+    },
+    steps: [
+      [`vagrant up ${machines.join(' ')}`, (ctx) => ctx.vagrant(project, ['up'], { timeoutMs: ctx.upTimeoutMs(machines.length), boot: true })],
+      ['etcd member answers on 192.168.59.101:2379', (ctx) => expectEtcdMember(ctx, 'http://192.168.59.101:2379', 'etcd-01')],
+      ['Docker API through the forwarded port (docker-tcp.socket)', async (ctx) => {
+        const url = `http://127.0.0.1:${project.dockerPort}`;
+        await waitFor(`Docker /_ping at ${url}`, async () => (await ctx.http(`${url}/_ping`)) === 'OK', { timeoutMs: 180_000 });
+        const version = JSON.parse(await ctx.http(`${url}/version`));
+        assert(version.Version && version.ApiVersion, `unexpected /version: ${JSON.stringify(version)}`);
+        ctx.say(`Docker ${version.Version} (API ${version.ApiVersion}) via 127.0.0.1:${project.dockerPort}`);
+      }],
+      ...(withWorker
+        ? [['etcd proxy on worker-01 answers on its 127.0.0.1:2379', async (ctx) => {
+            const out = await waitFor('the proxy on worker-01', async () => {
+              const { stdout } = await ctx.vagrant(project, ['ssh', 'worker-01', '-c', 'curl -s http://127.0.0.1:2379/v2/members; echo; curl -s http://127.0.0.1:2379/v2/config/local/proxy'], { timeoutMs: 120_000 });
+              return stdout.includes('"name":"etcd-01"') ? stdout : undefined;
+            }, { timeoutMs: 180_000, intervalMs: 5_000 });
+            assert(out.includes('"endpoints":["http://192.168.59.101:2379"]'), `worker-01's etcd is not a proxy to etcd-01: ${out}`);
+          }]]
+        : []),
+      ['fleet machines registered with their private addresses', (ctx) => expectFleet(ctx, 'http://192.168.59.101:2379', [
+        { ip: '192.168.59.101', metadata: { role: 'etcd' } },
+        ...(withWorker ? [{ ip: '192.168.59.102', metadata: { role: 'worker' } }] : []),
+      ])],
+      ...(os === 'flatcar'
+        ? [['Flatcar mode: fleetd uploaded to /opt/bin, the CoreOS-only units stay inert', async (ctx) => {
+            const { stdout } = await ctx.vagrant(project, ['ssh', 'etcd-01', '-c',
+              'stat -c "%a %n" /opt/bin/fleetd; systemctl show -p ExecStart --value fleet.service | grep -o "path=[^ ;]*"; ' +
+              'systemctl is-active etcd-member.service fleet.service; systemctl is-active etcd2.service || true; ' +
+              'systemctl show -p ConditionResult --value fleet-install.service'], { timeoutMs: 120_000 });
+            const lines = stdout.trim().split('\n').map((l) => l.trim());
+            assert(lines[0] === '755 /opt/bin/fleetd', `fleetd not installed as /opt/bin/fleetd 0755: ${stdout}`);
+            assert(lines[1] === 'path=/opt/bin/fleetd', `fleet.service does not run /opt/bin/fleetd: ${stdout}`);
+            assert(lines[2] === 'active' && lines[3] === 'active', `etcd-member/fleet not active: ${stdout}`);
+            assert(lines[4] === 'inactive', `etcd2.service is not inert in Flatcar mode: ${stdout}`);
+            assert(lines[5] === 'no', `fleet-install.service ran although /opt/bin/fleetd exists: ${stdout}`);
+          }]]
+        : []),
+      ...(reload
+        ? [[`reboot (vagrant reload): the user-data is applied again and ${etcdUnit} is back`, async (ctx) => {
+            await ctx.vagrant(project, ['reload'], { timeoutMs: ctx.upTimeoutMs(machines.length), boot: true });
+            await expectEtcdMember(ctx, 'http://192.168.59.101:2379', 'etcd-01');
+            const { stdout } = await ctx.vagrant(project, ['ssh', 'etcd-01', '-c', `systemctl is-active ${etcdUnit}; cat /run/systemd/system/etcd2.service.d/20-cloudinit.conf 2>/dev/null | grep -c ETCD_ || true; systemctl is-enabled ${etcdUnit} || true`], { timeoutMs: 120_000 });
+            const [state, dropinLines, enabled] = stdout.trim().split('\n');
+            assert(state === 'active', `${etcdUnit} after reboot: ${stdout}`);
+            if (os === 'coreos') {
+              // /run is empty after a reboot and etcd2 is not enabled: it runs, with its drop-in,
+              // only because the user-data was applied again at boot.
+              assert(Number(dropinLines) >= 8, `etcd2's cloud-config drop-in was not rewritten at boot: ${stdout}`);
+              assert(enabled === 'disabled', `etcd2.service is ${enabled}: it must not be enabled (Container Linux does not enable it)`);
+            }
+          }]]
+        : []),
+      ['vagrant destroy -f', (ctx) => ctx.vagrant(project, ['destroy', '-f'], { timeoutMs: 300_000 })],
+    ],
+    async cleanup(ctx) {
+      if (project) await ctx.vagrant(project, ['destroy', '-f'], { timeoutMs: 300_000, check: false });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// cclab scenarios: the product, end to end, on the test box.
+
+/** `cclab up` waits for its health checks after the boot (default --timeout 5m). */
+const HEALTH_WAIT_MS = 6 * 60_000;
+const COMMON_UP = ['--provider', 'libvirt', '--box', BOX, '--libvirt-driver', 'qemu', '--memory', '1024', '--cpus', '1'];
+
+function labGone(name) {
+  return async (ctx) => {
+    const domains = (await ctx.host.lines(['list', '--all', '--name'])).filter((d) => d.startsWith(`cclab-${name}-`) || d.startsWith(`${name}_`));
+    assert(domains.length === 0, `domains of lab ${name} left: ${domains.join(', ')}`);
+    const networks = (await ctx.host.lines(['net-list', '--all', '--name'])).filter((n) => n === `cclab-${name}` || n.startsWith(`cclab-${name}-`));
+    assert(networks.length === 0, `libvirt networks of lab ${name} left: ${networks.join(', ')}`);
+    const dir = join(ctx.cclabHome, 'labs', name);
+    assert(!existsSync(dir), `lab directory ${dir} left`);
+  };
+}
+
+/** Runs cclab's docker-env through bash's eval, as a user would, then `script`; returns stdout. */
+function withDockerEnv(ctx, lab, script, opts = {}) {
+  const bash = `set -euo pipefail\neval "$(node "$CCLAB_JS" docker-env ${lab})"\n${script}`;
+  return ctx.inNs(['bash', '-c', bash], { timeoutMs: 300_000, ...opts });
+}
+
+function laptopScenario() {
+  const lab = 'laptop';
+  return {
+    name: 'laptop',
+    needsCclab: true,
+    vms: 1,
+    description: 'cclab up laptop (Flatcar mode), Docker through docker-env, cclab down',
+    steps: [
+      ['cclab up laptop --os flatcar', (ctx) => ctx.cclab(['up', lab, ...COMMON_UP, '--os', 'flatcar', '--subnet', '192.168.58.0/24'], { timeoutMs: ctx.upTimeoutMs(1) + HEALTH_WAIT_MS, boot: true })],
+      ['eval "$(cclab docker-env laptop)" sets DOCKER_HOST to 127.0.0.1', async (ctx) => {
+        const { stdout } = await withDockerEnv(ctx, lab, 'printf "%s|%s|%s\\n" "${DOCKER_HOST-}" "${DOCKER_TLS_VERIFY-unset}" "${DOCKER_CERT_PATH-unset}"');
+        const [host, tls, cert] = stdout.trim().split('|');
+        assert(/^tcp:\/\/127\.0\.0\.1:\d+$/.test(host), `DOCKER_HOST is "${host}"`);
+        assert(tls === 'unset' && cert === 'unset', `DOCKER_TLS_VERIFY/DOCKER_CERT_PATH must be unset for plain TCP (got "${tls}", "${cert}")`);
+        ctx.say(`DOCKER_HOST=${host}`);
+      }],
+      ['docker version answers', async (ctx) => {
+        const { stdout } = await withDockerEnv(ctx, lab, 'docker version --format "{{.Server.Version}} {{.Server.APIVersion}}"');
+        assert(/^\d+\.\d+/.test(stdout.trim()), `docker version printed "${stdout.trim()}"`);
+        ctx.say(`server: ${stdout.trim()}`);
+      }],
+      ['docker import of a busybox rootfs, then docker run', async (ctx) => {
+        const tarball = await ctx.busyboxRootfs();
+        await withDockerEnv(ctx, lab, `docker import "${tarball}" cclab-e2e/busybox:1 >/dev/null`);
+        const { stdout } = await withDockerEnv(ctx, lab, 'docker run --rm cclab-e2e/busybox:1 /bin/busybox echo cclab-e2e-ok');
+        assert(stdout.trim() === 'cclab-e2e-ok', `docker run printed "${stdout.trim()}"`);
+      }],
+      ['cclab down laptop', (ctx) => ctx.cclab(['down', lab], { timeoutMs: 300_000 })],
+      ['nothing of lab laptop is left', labGone(lab)],
+    ],
+    async cleanup(ctx) {
+      await ctx.cclab(['down', lab], { timeoutMs: 300_000, check: false });
+    },
+  };
+}
+
+function devScenario(os) {
+  const lab = os === 'coreos' ? 'dev' : 'devflatcar';
+  const subnet = os === 'coreos' ? '192.168.57' : '192.168.60';
+  const extra = os === 'flatcar' ? ['--fleetd', join(E2E_DIR, 'box', 'fleetd-standin')] : [];
+  const etcdUnit = os === 'coreos' ? 'etcd2' : 'etcd-member';
+  return {
+    name: os === 'coreos' ? 'dev' : 'dev-flatcar',
+    needsCclab: true,
+    vms: 2,
+    description: `cclab up dev --workers 1 (${os} mode), check healthy, stop etcd, check names it, cclab down`,
+    steps: [
+      [`cclab up ${lab} --workers 1 --os ${os}`, (ctx) => ctx.cclab(['up', 'dev', ...(lab === 'dev' ? [] : ['--name', lab]), '--workers', '1', ...COMMON_UP, '--os', os, '--subnet', `${subnet}.0/24`, ...extra], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
+      [`cclab check ${lab} is healthy`, async (ctx) => {
+        const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
+        assert(r.code === 0, `cclab check exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+        ctx.say(r.stdout.trim().split('\n').slice(0, 12).join('\n'));
+      }],
+      ['etcd member, and fleet sees both machines with their private IPs and roles', async (ctx) => {
+        await expectEtcdMember(ctx, `http://${subnet}.101:2379`, 'etcd-01');
+        await expectFleet(ctx, `http://${subnet}.101:2379`, [
+          { ip: `${subnet}.101`, metadata: { role: 'etcd' } },
+          { ip: `${subnet}.102`, metadata: { role: 'worker' } },
+        ]);
+      }],
+      ['the etcd proxy on worker-01 answers on its 127.0.0.1:2379 (cclab ssh)', async (ctx) => {
+        const { stdout } = await ctx.cclab(['ssh', lab, 'worker-01', '--', 'curl', '-s', 'http://127.0.0.1:2379/v2/members'], { timeoutMs: 120_000 });
+        assert(stdout.includes('"name":"etcd-01"'), `worker-01's 127.0.0.1:2379 answered: ${stdout}`);
+      }],
+      [`stop ${etcdUnit} on etcd-01 (cclab ssh)`, (ctx) => ctx.cclab(['ssh', lab, 'etcd-01', '--', 'sudo', 'systemctl', 'stop', etcdUnit], { timeoutMs: 120_000 })],
+      [`cclab check ${lab} fails and names etcd on etcd-01`, async (ctx) => {
+        const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
+        assert(r.code === 6, `cclab check exited ${r.code} (expected 6, unhealthy):\n${r.stdout}\n${r.stderr}`);
+        const text = `${r.stdout}\n${r.stderr}`;
+        assert(/etcd-01/.test(text) && /etcd/i.test(text.replace(/etcd-01/g, '')), `cclab check does not name etcd on etcd-01:\n${text}`);
+        ctx.say(text.trim().split('\n').slice(0, 12).join('\n'));
+      }],
+      [`cclab down ${lab}`, (ctx) => ctx.cclab(['down', lab], { timeoutMs: 300_000 })],
+      [`nothing of lab ${lab} is left`, labGone(lab)],
+    ],
+    async cleanup(ctx) {
+      await ctx.cclab(['down', lab], { timeoutMs: 300_000, check: false });
+    },
+  };
+}
+
+/** Always last: the run left no domain, network or lab directory behind (checked before teardown). */
+export const leftoversScenario = {
+  name: 'leftovers',
+  needsCclab: false,
+  vms: 0,
+  description: 'no domains, no lab networks, no lab directories left',
+  steps: [
+    ['no domains, lab networks or lab directories left', async (ctx) => {
+      const now = await ctx.host.snapshot();
+      const domains = now.domains.filter((d) => !ctx.host.before.domains.includes(d));
+      assert(domains.length === 0, `domains left: ${domains.join(', ')}`);
+      const networks = now.networks.filter((n) => !ctx.host.before.networks.includes(n));
+      assert(networks.length === 0, `libvirt networks left: ${networks.join(', ')}`);
+      const labs = join(ctx.cclabHome, 'labs');
+      const left = existsSync(labs) ? readdirSync(labs).filter((n) => !n.startsWith('.')) : [];
+      assert(left.length === 0, `lab directories left in ${labs}: ${left.join(', ')}`);
+    }],
+  ],
+  async cleanup() {},
+};
+
+export const SCENARIOS = {
+  plain: plainScenario('plain', ['etcd-01'], { reload: true }),
+  // Leaves the serial console on libvirt's pty, like cclab's labs: exercises run.mjs's console capture.
+  'plain-dev': plainScenario('plain-dev', ['etcd-01', 'worker-01'], { serial: 'pty' }),
+  'plain-flatcar': plainScenario('plain-flatcar', ['etcd-01'], { os: 'flatcar' }),
+  laptop: laptopScenario(),
+  dev: devScenario('coreos'),
+  'dev-flatcar': devScenario('flatcar'),
+};
+
+/** Run when no --scenario is given. The cclab scenarios join once `up`/`check`/`docker-env`/`down` exist. */
+export const DEFAULT_SCENARIOS = ['plain'];
+
+/** A static busybox rootfs tarball (Debian's busybox-static), cached in the e2e cache. */
+export async function buildBusyboxRootfs(cacheDir, log) {
+  const dir = join(cacheDir, 'busybox');
+  const tarball = join(dir, 'busybox-rootfs.tar');
+  if (existsSync(tarball)) return tarball;
+  mkdirSync(dir, { recursive: true });
+  let deb = readdirSync(dir).find((f) => /^busybox-static_.*\.deb$/.test(f));
+  if (!deb) {
+    await run(['apt-get', 'download', 'busybox-static'], { cwd: dir, log, timeoutMs: 300_000 });
+    deb = readdirSync(dir).find((f) => /^busybox-static_.*\.deb$/.test(f));
+  }
+  const script = [
+    'set -eu',
+    'rm -rf x rootfs && mkdir -p x rootfs/bin',
+    `dpkg-deb -x "${deb}" x`,
+    'cp x/bin/busybox rootfs/bin/busybox',
+    'ln -s busybox rootfs/bin/sh',
+    'tar -C rootfs -cf busybox-rootfs.tar.tmp .',
+    'mv busybox-rootfs.tar.tmp busybox-rootfs.tar',
+    'rm -rf x rootfs',
+  ].join('\n');
+  await run(['bash', '-c', script], { cwd: dir, log, timeoutMs: 120_000 });
+  return tarball;
+}
