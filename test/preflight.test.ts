@@ -192,6 +192,15 @@ t.test('a Docker port already taken is a passing note (Vagrant moves it), and is
   t.notOk((await runPreflight(lab('dev'), p)).some((c) => c.check.startsWith('docker port')), 'dev exposes no Docker API');
 });
 
+t.test('on libvirt a taken Docker port fails: vagrant-libvirt ignores auto_correct', async (t) => {
+  const port = check(await runPreflight(lab('laptop', { provider: 'libvirt' }), probes({ takenPorts: [2375] }).probes), 'docker port 2375');
+  t.equal(port.ok, false);
+  t.match(port.message, /127\.0\.0\.1:2375 is taken, and libvirt does not move forwarded ports/);
+  t.match(port.fix, /ss -ltnp/);
+  const free = check(await runPreflight(lab('laptop', { provider: 'libvirt' }), probes().probes), 'docker port 2375');
+  t.equal(free.ok, true);
+});
+
 t.test('the box: installed, missing with a URL (a note), missing without one (a failure with `vagrant box add`)', async (t) => {
   const installed = check(await runPreflight(lab('dev'), probes({ boxes: [{ name: 'flatcar-stable', provider: 'virtualbox' }] }).probes), 'box flatcar-stable');
   t.equal(installed.ok, true);

@@ -186,16 +186,23 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   for (const m of lab.machines) {
     if (m.dockerHostPort === undefined || opts.existing) continue;
     const free = await probes.portFree(m.dockerHostPort);
-    checks.push(
-      free
-        ? { check: `docker port ${m.dockerHostPort}`, ok: true, message: `127.0.0.1:${m.dockerHostPort} is free for ${m.name}` }
-        : {
-            check: `docker port ${m.dockerHostPort}`,
-            ok: true,
-            note: true,
-            message: `127.0.0.1:${m.dockerHostPort} is taken: Vagrant will forward another port (auto_correct); cclab reads it back for docker-env`,
-          },
-    );
+    const check = `docker port ${m.dockerHostPort}`;
+    if (free) checks.push({ check, ok: true, message: `127.0.0.1:${m.dockerHostPort} is free for ${m.name}` });
+    else if (PORT_AUTO_CORRECT[lab.provider]) {
+      checks.push({
+        check,
+        ok: true,
+        note: true,
+        message: `127.0.0.1:${m.dockerHostPort} is taken: Vagrant will forward another port (auto_correct); cclab reads it back for docker-env`,
+      });
+    } else {
+      checks.push({
+        check,
+        ok: false,
+        message: `127.0.0.1:${m.dockerHostPort} is taken, and ${lab.provider} does not move forwarded ports (its forwarder would exit silently)`,
+        fix: `stop what listens on 127.0.0.1:${m.dockerHostPort} (\`ss -ltnp 'sport = :${m.dockerHostPort}'\` names it), or take down the lab that uses it`,
+      });
+    }
   }
 
   // Box
@@ -217,6 +224,12 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   }
   return checks;
 }
+
+/**
+ * Whether the provider honours auto_correct on forwarded ports. vagrant-libvirt 0.11 does not: each
+ * forward is an `ssh -L` that exits if the host port is taken, and `vagrant up` is never told.
+ */
+const PORT_AUTO_CORRECT: Record<Provider, boolean> = { virtualbox: true, parallels: true, libvirt: false };
 
 const PROVIDER_FIX: Record<Provider, string> = {
   virtualbox: 'install VirtualBox (VBoxManage must be on PATH), or use --provider libvirt on Linux',
