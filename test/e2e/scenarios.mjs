@@ -269,7 +269,7 @@ export const SCENARIOS = {
 };
 
 /** Run when no --scenario is given. The cclab scenarios join once `up`/`check`/`docker-env`/`down` exist. */
-export const DEFAULT_SCENARIOS = ['plain'];
+export const DEFAULT_SCENARIOS = ['laptop', 'dev', 'dev-flatcar'];
 
 /** A static busybox rootfs tarball (Debian's busybox-static), cached in the e2e cache. */
 export async function buildBusyboxRootfs(cacheDir, log) {
