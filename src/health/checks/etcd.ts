@@ -225,14 +225,7 @@ function judgeMembers(
       }
     }
     listProblem = problems.length > 0 ? problems.join('; ') : undefined;
-    checks.push({
-      id: 'etcd-member-list',
-      group: 'etcd',
-      name: 'etcd member list',
-      ok: problems.length === 0,
-      observed: problems.length === 0 ? describeList(list) : listProblem!,
-      ...(problems.length > 0 ? { hint: [...hints].join('; ') } : {}),
-    });
+    checks.push(memberListCheck(list, problems, [...hints]));
   } else {
     listProblem = seen.failure;
     checks.push(listFailure(seen));
@@ -280,17 +273,7 @@ function judgeEndpoints(
       );
     }
     listProblem = problems.length > 0 ? problems.join('; ') : undefined;
-    checks.push({
-      id: 'etcd-member-list',
-      group: 'etcd',
-      name: 'etcd member list',
-      ok: problems.length === 0,
-      observed:
-        problems.length === 0
-          ? describeList(list)
-          : listProblem!,
-      ...(problems.length > 0 ? { hint: hints.join('; ') } : {}),
-    });
+    checks.push(memberListCheck(list, problems, hints));
   } else {
     listProblem = seen.failure;
     checks.push(listFailure(seen));
@@ -323,4 +306,16 @@ function sameUrls(a: string[], b: string[]): boolean {
 function describeList(list: ListedMember[]): string {
   const names = list.map((l) => l.name || '(not started)').join(', ');
   return `${list.length} member${list.length === 1 ? '' : 's'}: ${names}`;
+}
+
+/** The member-list check, from the problems found with the list (either mode). */
+function memberListCheck(list: Parameters<typeof describeList>[0], problems: string[], hints: string[]): CheckResult {
+  return {
+    id: 'etcd-member-list',
+    group: 'etcd',
+    name: 'etcd member list',
+    ok: problems.length === 0,
+    observed: problems.length === 0 ? describeList(list) : problems.join('; '),
+    ...(problems.length > 0 ? { hint: hints.join('; ') } : {}),
+  };
 }
