@@ -8,8 +8,13 @@ import type { Context, Io } from './context.js';
 import { CclabError, CommandError, ExitCode, InterruptedError, UsageError } from './errors.js';
 import type { LabOverrides } from './lab/resolve.js';
 
+/** Whether the command printed anything on stdout (its --json document, before failing). */
+let printedData = false;
 const io: Io = {
-  out: (text) => void process.stdout.write(text),
+  out: (text) => {
+    printedData = true;
+    process.stdout.write(text);
+  },
   err: (text) => void process.stderr.write(text),
   isTTY: Boolean(process.stderr.isTTY),
   errStream: process.stderr,
@@ -39,7 +44,7 @@ function report(e: unknown): number {
     io.err(`error: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     if (e instanceof Error && e.stack) io.err(`${e.stack}\n`);
     io.err('This is a bug in cclab; please report it with the output above.\n');
-    if (jsonMode) io.out(JSON.stringify({ error: { kind: 'internal', message: String(e), exitCode: ExitCode.internal } }) + '\n');
+    if (jsonMode && !printedData) io.out(JSON.stringify({ error: { kind: 'internal', message: String(e), exitCode: ExitCode.internal } }) + '\n');
     return ExitCode.internal;
   }
   io.err(`error: ${e.message}\n`);
@@ -48,7 +53,9 @@ function report(e: unknown): number {
     if (e.outputTail) io.err(`output (last lines):\n${e.outputTail.replace(/^/gm, '  ')}\n`);
   }
   if (e.hint) io.err(`hint: ${e.hint}\n`);
-  if (jsonMode) io.out(JSON.stringify({ error: e.toJSON() }) + '\n');
+  // --json prints exactly one document: a command that already printed its own (an unhealthy
+  // check report, validate's diagnostics) keeps it; otherwise the error is the document.
+  if (jsonMode && !printedData) io.out(JSON.stringify({ error: e.toJSON() }) + '\n');
   return e.exitCode;
 }
 

@@ -112,3 +112,17 @@ t.test('a lab or machine that does not exist exits with 8 (and down leaves no di
   t.equal(missing.code, 2, '`up NAME` of a lab that does not exist: a usage error (it may be a typo of an architecture)');
   t.match(missing.stderr, '"nosuch" is neither an architecture (laptop, small, dev, production) nor an existing lab');
 });
+
+t.test('--json prints exactly one document, also when the command fails after printing its own', async (t) => {
+  const h = cliHome(t);
+  const dir = t.testdir({ 'bad.yaml': '#cloud-config\ncoreos:\n  update:\n    reboot-strategy: off\n' });
+  const r = await h.run(['validate', '--json', path.join(dir, 'bad.yaml')]);
+  t.equal(r.code, 9, 'validate found an error');
+  const doc = JSON.parse(r.stdout) as { errors: number; files: unknown[] };
+  t.equal(doc.errors, 1, 'the one document is the validation report, not an error object after it');
+  t.equal(r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).length, 1);
+
+  const usage = await h.run(['status', 'nosuch', '--json', '--no-health']);
+  t.equal(usage.code, 8);
+  t.same(Object.keys(JSON.parse(usage.stdout) as object), ['error'], 'with nothing printed, the error is the document');
+});
