@@ -68,6 +68,19 @@ t.test('down on a lab whose VMs are already gone still removes it', async (t) =>
   t.same(labDirsLeft(h), []);
 });
 
+t.test('down on a lab whose first up stopped before writing its Vagrantfile removes it without Vagrant', async (t) => {
+  const h = cliHome(t);
+  await upOk(t, h, ['laptop']);
+  await execFileP(h.fake.bin, ['destroy', '-f'], { cwd: h.labDir('laptop'), env: h.env });
+  // What a crash between writing the manifest and writing the Vagrantfile leaves.
+  fs.rmSync(`${h.labDir('laptop')}/Vagrantfile`);
+  const before = h.fake.invocations().length;
+  const down = await h.run(['down', 'laptop']);
+  t.equal(down.code, 0, '', { stderr: down.stderr });
+  t.same(h.fake.invocations().slice(before), [], 'no vagrant destroy without a Vagrant project');
+  t.same(labDirsLeft(h), []);
+});
+
 t.test('down --keep-files destroys the VMs but keeps the lab files; up then rebuilds it', async (t) => {
   const h = cliHome(t);
   await upOk(t, h, ['laptop']);

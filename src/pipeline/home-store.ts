@@ -1,5 +1,5 @@
 /** LabStore over the lab home (src/home): one directory per lab, atomic files, one lock per lab. */
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { access, mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { acquireLock } from '../home/lock.js';
 import { atomicWriteFile, listLabs, readManifest, writeManifest, type Manifest } from '../home/manifest.js';
@@ -25,6 +25,14 @@ export function homeStore(env: Env, onTakeover?: (message: string) => void): Lab
       const path = join(dir(name), relPath);
       await mkdir(dirname(path), { recursive: true });
       await atomicWriteFile(path, content);
+    },
+    async hasFile(name, relPath) {
+      try {
+        await access(join(dir(name), relPath));
+        return true;
+      } catch {
+        return false;
+      }
     },
     async list() {
       return (await listLabs(labsRoot(env))).flatMap((l) => (l.manifest ? [l.manifest] : []));

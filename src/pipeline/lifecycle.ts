@@ -40,8 +40,12 @@ export async function downLab(name: string, opts: { keepFiles: boolean }, deps: 
     const m = await requireLab(deps.store, name);
     const now = (deps.now ?? (() => new Date()))().toISOString();
     await deps.store.write({ ...m, state: 'destroying', updatedAt: now });
-    ctx.io.err(`Destroying the ${m.machines.length} machine${m.machines.length === 1 ? '' : 's'} of ${name}…\n`);
-    await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    // Without a Vagrantfile (a first `up` stopped right after writing the manifest) Vagrant has
+    // no project to destroy, and no machine can have been created.
+    if (await deps.store.hasFile(name, 'Vagrantfile')) {
+      ctx.io.err(`Destroying the ${m.machines.length} machine${m.machines.length === 1 ? '' : 's'} of ${name}…\n`);
+      await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    }
     if (opts.keepFiles) {
       await deps.store.write({
         ...m,

@@ -9,6 +9,8 @@ export interface LabStore {
   write(manifest: Manifest): Promise<void>;
   /** Writes a file of the lab (relative path) atomically. */
   writeFile(name: string, relPath: string, content: string): Promise<void>;
+  /** Whether the lab has this file (relative path). */
+  hasFile(name: string, relPath: string): Promise<boolean>;
   /** Every lab's manifest (broken ones skipped). */
   list(): Promise<Manifest[]>;
   /** Takes the lab's lock (creating the lab directory); resolves with its release. */
