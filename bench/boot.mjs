@@ -12,7 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fakeMachineStates, fakeVagrantBin, readTimes } from './lib/fake-vagrant.mjs';
 import { timed } from './lib/proc.mjs';
-import { pairedRatio, pick, pickRatio, summary, unionLength } from './lib/stats.mjs';
+import { pairedRatio, pick, pickRatio, summary, unionLength, ratioRow } from './lib/stats.mjs';
 
 const FLEET_SHA256 = 'cd'.repeat(32);
 const MACHINES = ['etcd-01', 'worker-01', 'worker-02', 'worker-03'];
@@ -156,17 +156,15 @@ export async function boot({ root, tmp, quick, log }) {
   const cclab = summary(res.cclab);
   const over = summary(res.overheadFraction);
   const rows = [
-    {
+    ratioRow({
       id: 'boot.wall',
       benchmark: `boot: \`cclab up dev --workers 3 --no-wait\`, 4 machines (wall, ms)`,
-      unit: 'ms',
-      ...pick(cclab),
+      runs: res.cclab,
       baseline: 'vagrant up --no-parallel (same lab)',
-      baselineMedian: summary(res.sequential).median,
-      ratio: pickRatio(pairedRatio(res.cclab, res.sequential)),
+      baselineRuns: res.sequential,
       target: '≤ 0.5× sequential',
       met: pairedRatio(res.cclab, res.sequential).median <= 0.5,
-    },
+    }),
     {
       id: 'boot.overhead',
       benchmark: 'boot: cclab overhead (wall − time inside vagrant, ms)',

@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { defineCluster, fleetMachine, pollAllHealthy, registerFleetMachine } from './lib/etcd.mjs';
 import { now, sleep, timed, timedOk } from './lib/proc.mjs';
-import { pairedRatio, pick, pickRatio, rotate, summary } from './lib/stats.mjs';
+import { pairedRatio, pick, pickRatio, rotate, summary, ratioRow } from './lib/stats.mjs';
 
 const RETRY_PAUSE_MS = 300;
 
@@ -111,28 +111,22 @@ export async function health({ root, tmp, quick, log }) {
   }
 
   const rows = [
-    {
+    ratioRow({
       id: 'health.latency',
       benchmark: 'check: healthy → verdict, cluster starting (ms)',
-      unit: 'ms',
-      ...pick(summary(latency.cclab)),
+      runs: latency.cclab,
       baseline: "etcdctl cluster-health (v2) launched with the members, rerun until it succeeds",
-      baselineMedian: summary(latency.etcdctl).median,
-      ratio: pickRatio(pairedRatio(latency.cclab, latency.etcdctl)),
+      baselineRuns: latency.etcdctl,
       target: '< 1000 ms',
       met: summary(latency.cclab).median < 1000,
-    },
-    {
+    }),
+    ratioRow({
       id: 'health.full',
       benchmark: 'check: 3 members + 10 fleet machines, healthy (wall, ms)',
-      unit: 'ms',
-      ...pick(summary(full.cclab)),
+      runs: full.cclab,
       baseline: 'ETCDCTL_API=2 etcdctl cluster-health',
-      baselineMedian: summary(full.etcdctl).median,
-      ratio: pickRatio(pairedRatio(full.cclab, full.etcdctl)),
-      target: '—',
-      met: undefined,
-    },
+      baselineRuns: full.etcdctl,
+    }),
   ];
   return {
     rows,

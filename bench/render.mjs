@@ -7,7 +7,7 @@
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { timedOk } from './lib/proc.mjs';
-import { linearFit, pairedRatio, pick, pickRatio, rotate, summary } from './lib/stats.mjs';
+import { linearFit, pick, ratioRow, rotate, summary } from './lib/stats.mjs';
 
 export const WORKERS = [1, 10, 100, 1000];
 
@@ -71,31 +71,26 @@ export async function render({ root, tmp, quick, log }) {
   for (const w of WORKERS) {
     const k = String(w);
     const t = summary(ms[k]);
-    rows.push({
+    rows.push(ratioRow({
       id: `render.${w}.time`,
       benchmark: `render production, ${SERVICES} services + ${w} worker${w === 1 ? '' : 's'} (wall, ms)`,
-      unit: 'ms',
-      ...pick(t),
+      runs: ms[k],
       baseline: 'node -e 0',
-      baselineMedian: base.median,
-      ratio: pickRatio(pairedRatio(ms[k], ms.node)),
+      baselineRuns: ms.node,
       target: w === 1000 ? '< 2000 ms' : '—',
       met: w === 1000 ? t.median < 2000 : undefined,
-    });
+    }));
   }
   for (const w of WORKERS) {
     const k = String(w);
-    rows.push({
+    rows.push(ratioRow({
       id: `render.${w}.rss`,
       benchmark: `render production, ${SERVICES} + ${w} (peak RSS, MiB)`,
       unit: 'MiB',
-      ...pick(summary(rss[k])),
+      runs: rss[k],
       baseline: 'node -e 0',
-      baselineMedian: baseRss.median,
-      ratio: pickRatio(pairedRatio(rss[k], rss.node)),
-      target: '—',
-      met: undefined,
-    });
+      baselineRuns: rss.node,
+    }));
   }
 
   // Cost per machine and linearity, from the medians.
@@ -137,17 +132,13 @@ export async function render({ root, tmp, quick, log }) {
     met: scaling.linear,
   });
   const floor = summary(ms.floor1000);
-  rows.push({
+  rows.push(ratioRow({
     id: 'render.floor',
     benchmark: 'reference: bare Node writing the same 1,003 files (wall, ms)',
-    unit: 'ms',
-    ...pick(floor),
+    runs: ms.floor1000,
     baseline: 'node -e 0',
-    baselineMedian: base.median,
-    ratio: pickRatio(pairedRatio(ms.floor1000, ms.node)),
-    target: '—',
-    met: undefined,
-  });
+    baselineRuns: ms.node,
+  }));
   const own = ms['1000'].map((v, i) => v - ms.floor1000[i]);
   const cpuSummary = Object.fromEntries(keys.map((k) => [k, pick(summary(cpu[k]))]));
   return {

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { timedOk, timed } from './lib/proc.mjs';
-import { pairedRatio, pick, pickRatio, rotate, summary } from './lib/stats.mjs';
+import { ratioRow, rotate, summary } from './lib/stats.mjs';
 
 /** Modules that must not load on the docker-env path (file path fragments). */
 const FORBIDDEN = [
@@ -94,28 +94,21 @@ export async function startup({ root, tmp, quick, log }) {
   }
   const base = summary(ms.node);
   const rows = [
-    {
+    ratioRow({
       id: 'startup.docker-env',
       benchmark: 'start-up: `cclab docker-env NAME` (wall, ms)',
-      unit: 'ms',
-      ...pick(summary(ms.dockerEnv)),
+      runs: ms.dockerEnv,
       baseline: 'node -e 0',
-      baselineMedian: base.median,
-      ratio: pickRatio(pairedRatio(ms.dockerEnv, ms.node)),
+      baselineRuns: ms.node,
       target: '≤ 1.5× node -e 0',
-      met: undefined,
-    },
-    {
+    }),
+    ratioRow({
       id: 'startup.help',
       benchmark: 'start-up: `cclab --help` (wall, ms)',
-      unit: 'ms',
-      ...pick(summary(ms.help)),
+      runs: ms.help,
       baseline: 'node -e 0',
-      baselineMedian: base.median,
-      ratio: pickRatio(pairedRatio(ms.help, ms.node)),
-      target: '—',
-      met: undefined,
-    },
+      baselineRuns: ms.node,
+    }),
   ];
   rows[0].met = rows[0].ratio.median <= 1.5 && forbidden.length === 0;
   return {

@@ -61,3 +61,21 @@ export function unionLength(intervals) {
 /** The reported fields of a summary. */
 export const pick = (s) => ({ median: s.median, min: s.min, max: s.max, n: s.n });
 export const pickRatio = (s) => ({ median: s.median, min: s.min, max: s.max });
+
+/**
+ * A result row: the subject's runs (median, min, max) against a baseline measured in the same
+ * rounds, with the median (min–max) of the per-round ratios.
+ */
+export function ratioRow({ id, benchmark, unit = 'ms', runs, baseline, baselineRuns, target = '—', met = undefined }) {
+  return {
+    id,
+    benchmark,
+    unit,
+    ...pick(summary(runs)),
+    baseline,
+    baselineMedian: summary(baselineRuns).median,
+    ratio: pickRatio(pairedRatio(runs, baselineRuns)),
+    target,
+    met,
+  };
+}
