@@ -2,14 +2,11 @@
 import type { Context } from '../context.js';
 import { defaultLab, requireLab, type LifecycleDeps } from '../pipeline/lifecycle.js';
 import { checkLab } from './check.js';
-import { labDeps, remoteFor } from './deps.js';
+import { labDeps, withLabRemote } from './deps.js';
 
 export async function checkNamedLab(opts: { name?: string | undefined; json: boolean; timeoutMs: number }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
   const m = opts.name ? await requireLab(deps.store, opts.name) : await defaultLab(deps.store, 'check');
-  const remote = await remoteFor(m.lab, { store: deps.store, vagrant: deps.vagrant }, ctx.env);
-  try {
-    await checkLab(m.lab, { timeoutMs: opts.timeoutMs, dockerEndpoint: m.docker?.endpoint, remote, json: opts.json }, ctx);
-  } finally {
-    await remote?.close();
-  }
+  await withLabRemote(m.lab, deps, ctx.env, (remote) =>
+    checkLab(m.lab, { timeoutMs: opts.timeoutMs, dockerEndpoint: m.docker?.endpoint, remote, json: opts.json }, ctx),
+  );
 }

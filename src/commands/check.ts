@@ -60,10 +60,7 @@ export interface CheckLabOptions {
 
 /** `cclab check NAME`: prints the lab's report; throws UnhealthyError when it is not healthy. */
 export async function checkLab(lab: Lab, opts: CheckLabOptions, ctx: Context, deps: CheckDeps = {}): Promise<HealthReport> {
-  const report = await runTargets(labTargets(lab, opts.dockerEndpoint), opts.timeoutMs, ctx.signal, {
-    ...deps,
-    ...(opts.remote ? { remote: opts.remote } : {}),
-  });
+  const report = await runLab(lab, opts, ctx.signal, deps);
   print(report, opts.json === true, ctx);
   if (!report.healthy) throw unhealthy(report, opts.timeoutMs);
   return report;
@@ -84,11 +81,18 @@ export async function labHealth(
   opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal; remote?: RemoteExec | undefined },
   deps: CheckDeps = {},
 ): Promise<LabHealth> {
-  const report = await runTargets(labTargets(lab, opts.dockerEndpoint), opts.timeoutMs, opts.signal, {
-    ...deps,
-    ...(opts.remote ? { remote: opts.remote } : {}),
-  });
+  const report = await runLab(lab, opts, opts.signal, deps);
   return { healthy: report.healthy, text: formatHuman(report), json: toJson(report), report };
+}
+
+/** A lab's own targets, with the SSH access its loopback-only proxies need. */
+function runLab(
+  lab: Lab,
+  opts: { dockerEndpoint?: string | undefined; timeoutMs: number; remote?: RemoteExec | undefined },
+  signal: AbortSignal,
+  deps: CheckDeps,
+): Promise<HealthReport> {
+  return runTargets(labTargets(lab, opts.dockerEndpoint), opts.timeoutMs, signal, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
 }
 
 async function runTargets(targets: HealthTargets, timeoutMs: number, signal: AbortSignal, deps: CheckDeps): Promise<HealthReport> {

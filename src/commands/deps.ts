@@ -26,7 +26,7 @@ export function probesFor(deps: LabDeps, ctx: Context) {
 }
 
 /** Direct SSH to the lab's machines (one `vagrant ssh-config` per lab), only when a check needs it. */
-export async function remoteFor(
+async function remoteFor(
   lab: Lab,
   deps: LabDeps,
   env: Record<string, string | undefined>,
@@ -36,15 +36,31 @@ export async function remoteFor(
   return DirectSsh.create(hosts, { env });
 }
 
+/**
+ * Runs `fn` with direct SSH to the lab's machines when its checks need it, and closes it after.
+ * `optional`: a lab whose SSH data cannot be read (machines not all running) gets none, and the
+ * checks that need it are reported as not checked.
+ */
+export async function withLabRemote<T>(
+  lab: Lab,
+  deps: LabDeps,
+  env: Record<string, string | undefined>,
+  fn: (remote: RemoteExec | undefined) => Promise<T>,
+  opts: { optional?: boolean } = {},
+): Promise<T> {
+  const opening = remoteFor(lab, deps, env);
+  const remote = opts.optional ? await opening.catch(() => undefined) : await opening;
+  try {
+    return await fn(remote);
+  } finally {
+    await remote?.close();
+  }
+}
+
 /** The health step of `cclab up`. */
 export function healthFor(deps: LabDeps, env: Record<string, string | undefined>) {
   return async (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }): Promise<HealthOutcome> => {
     const { labHealth } = await import('./check.js');
-    const remote = await remoteFor(lab, deps, env);
-    try {
-      return await labHealth(lab, { ...opts, remote });
-    } finally {
-      await remote?.close();
-    }
+    return withLabRemote(lab, deps, env, (remote) => labHealth(lab, { ...opts, remote }));
   };
 }

@@ -3,7 +3,7 @@ import type { Context } from '../context.js';
 import type { Manifest } from '../home/manifest.js';
 import { defaultLab, requireLab, summariseState, type LifecycleDeps } from '../pipeline/lifecycle.js';
 import type { MachineStatus } from '../vagrant/driver.js';
-import { labDeps, remoteFor } from './deps.js';
+import { labDeps, withLabRemote } from './deps.js';
 
 export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
   const labs = await deps.store.list();
@@ -50,12 +50,13 @@ export async function status(
   let health: { healthy: boolean; text: string; json: unknown } | undefined;
   if (opts.health && machines.some((x) => x.state === 'running')) {
     const { labHealth } = await import('./check.js');
-    const remote = await remoteFor(m.lab, { store: deps.store, vagrant: deps.vagrant }, ctx.env).catch(() => undefined);
-    try {
-      health = await labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal, remote });
-    } finally {
-      await remote?.close();
-    }
+    health = await withLabRemote(
+      m.lab,
+      deps,
+      ctx.env,
+      (remote) => labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal, remote }),
+      { optional: true },
+    );
   }
   if (opts.json) {
     ctx.io.out(

@@ -8,13 +8,15 @@ import { version } from '../version.js';
 import type { LabInputOptions } from './lab-input.js';
 
 /** How to boot: the pipeline's own settings, passed through unchanged. */
-type BootSettings = Pick<UpRequest, 'recreate' | 'parallel' | 'wait' | 'timeoutMs' | 'verbose' | 'json'>;
+type BootSettings = Pick<UpRequest, 'recreate' | 'parallel' | 'wait' | 'timeoutMs' | 'verbose'>;
 
 export interface UpOptions extends LabInputOptions, BootSettings {
   /** An architecture, or the name of an existing lab to resume. */
   target?: string | undefined;
   /** Whether any lab option flag was given (resuming by name takes none). */
   labOptionsGiven: boolean;
+  /** Print the result as one JSON document. */
+  json: boolean;
 }
 
 export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDeps>): Promise<UpResult> {
@@ -67,7 +69,7 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
   }
 
   const result = await upLab(
-    { ...request, recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose, json: opts.json },
+    { ...request, recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose },
     deps,
     ctx,
   );

@@ -42,7 +42,6 @@ export interface UpRequest {
   wait: boolean;
   timeoutMs: number;
   verbose: boolean;
-  json: boolean;
   warnings: string[];
 }
 
