@@ -95,12 +95,41 @@ async function dockerEnvFast(args: string[]): Promise<void> {
 
 const ARCHES = ['laptop', 'small', 'dev', 'production'];
 
+/** The lab options shared by `render`, `up` and `doctor`, as one table. */
+const LAB_OPTIONS = {
+  'config': { type: 'string', describe: 'Your own lab file (apiVersion cclab.dev/v1alpha1, kind Lab)' },
+  'name': { type: 'string', describe: 'Lab name (default: the architecture)' },
+  'workers': { type: 'number', describe: 'Workers (dev: ≥1, default 2; production: ≥1, default 2)' },
+  'members': { type: 'number', describe: 'etcd members (small: 3–9, default 3)' },
+  'services': { type: 'number', describe: 'Central-services machines (production: 3–5, default 3)' },
+  'os': { choices: ['flatcar', 'coreos'] as const, describe: 'Guest OS (default flatcar; coreos = legacy Container Linux ≤ 1632)' },
+  'channel': { type: 'string', describe: 'Release channel (default stable)' },
+  'box': { type: 'string', describe: 'Vagrant box name (default <os>-<channel>)' },
+  'box-url': { type: 'string', describe: 'Box metadata URL' },
+  'box-version': { type: 'string', describe: 'Box version constraint' },
+  'provider': {
+    choices: ['virtualbox', 'libvirt', 'parallels'] as const,
+    describe: 'Vagrant provider (default $VAGRANT_DEFAULT_PROVIDER, else virtualbox)',
+  },
+  'memory': { type: 'number', describe: 'Memory per machine in MiB' },
+  'cpus': { type: 'number', describe: 'vCPUs per machine' },
+  'subnet': { type: 'string', describe: 'Lab /24 (default: a free one inside 192.168.56.0/21, not .56.0/24)' },
+  'docker-tcp': { type: 'boolean', describe: 'Expose the Docker API on 127.0.0.1 of the host (always on for laptop)' },
+  'discovery': { type: 'string', describe: 'etcd discovery URL (default: static initial_cluster)' },
+  'metadata': { type: 'string', array: true, describe: 'Extra fleet metadata k=v (repeatable)' },
+  'ssh-key': { type: 'string', array: true, describe: 'Public key file for ssh_authorized_keys (repeatable)' },
+  'update-group': { type: 'string', describe: 'Update group (production)' },
+  'update-server': { type: 'string', describe: 'Update server URL (production)' },
+  'reboot-strategy': { choices: ['etcd-lock', 'reboot', 'off'] as const, describe: 'Reboot strategy (production default etcd-lock)' },
+  'fleet-url': { type: 'string', describe: 'fleet release tarball to install on Flatcar' },
+  'fleet-sha256': { type: 'string', describe: 'Expected SHA-256 of that tarball' },
+  'fleetd': { type: 'string', describe: 'Upload this local fleetd instead of downloading (offline labs)' },
+  'libvirt-driver': { choices: ['kvm', 'qemu'] as const, describe: 'libvirt domain type (qemu = software emulation)' },
+  'libvirt-management-network': { type: 'string', describe: 'libvirt management network (default 192.168.121.0/24)' },
+} as const;
+
 /** Flags that are lab options (so `cclab up NAME` can refuse them). */
-const LAB_OPTION_KEYS = [
-  'config', 'name', 'workers', 'members', 'services', 'os', 'channel', 'box', 'box-url', 'box-version', 'provider', 'memory',
-  'cpus', 'subnet', 'docker-tcp', 'discovery', 'metadata', 'ssh-key', 'update-group', 'update-server', 'reboot-strategy',
-  'fleet-url', 'fleet-sha256', 'fleetd', 'libvirt-driver', 'libvirt-management-network',
-];
+const LAB_OPTION_KEYS = Object.keys(LAB_OPTIONS);
 
 async function timeoutMs(value: unknown, fallbackMs: number): Promise<number> {
   if (value === undefined) return fallbackMs;
@@ -108,38 +137,8 @@ async function timeoutMs(value: unknown, fallbackMs: number): Promise<number> {
   return parseDuration(value as string | number);
 }
 
-/** The lab options shared by `render` and `up`. */
 function labOptions<T>(y: import('yargs').Argv<T>) {
-  return y
-    .option('config', { type: 'string', describe: 'Your own lab file (apiVersion cclab.dev/v1alpha1, kind Lab)' })
-    .option('name', { type: 'string', describe: 'Lab name (default: the architecture)' })
-    .option('workers', { type: 'number', describe: 'Workers (dev: ≥1, default 2; production: ≥1, default 2)' })
-    .option('members', { type: 'number', describe: 'etcd members (small: 3–9, default 3)' })
-    .option('services', { type: 'number', describe: 'Central-services machines (production: 3–5, default 3)' })
-    .option('os', { choices: ['flatcar', 'coreos'] as const, describe: 'Guest OS (default flatcar; coreos = legacy Container Linux ≤ 1632)' })
-    .option('channel', { type: 'string', describe: 'Release channel (default stable)' })
-    .option('box', { type: 'string', describe: 'Vagrant box name (default <os>-<channel>)' })
-    .option('box-url', { type: 'string', describe: 'Box metadata URL' })
-    .option('box-version', { type: 'string', describe: 'Box version constraint' })
-    .option('provider', {
-      choices: ['virtualbox', 'libvirt', 'parallels'] as const,
-      describe: 'Vagrant provider (default $VAGRANT_DEFAULT_PROVIDER, else virtualbox)',
-    })
-    .option('memory', { type: 'number', describe: 'Memory per machine in MiB' })
-    .option('cpus', { type: 'number', describe: 'vCPUs per machine' })
-    .option('subnet', { type: 'string', describe: 'Lab /24 (default: a free one inside 192.168.56.0/21, not .56.0/24)' })
-    .option('docker-tcp', { type: 'boolean', describe: 'Expose the Docker API on 127.0.0.1 of the host (always on for laptop)' })
-    .option('discovery', { type: 'string', describe: 'etcd discovery URL (default: static initial_cluster)' })
-    .option('metadata', { type: 'string', array: true, describe: 'Extra fleet metadata k=v (repeatable)' })
-    .option('ssh-key', { type: 'string', array: true, describe: 'Public key file for ssh_authorized_keys (repeatable)' })
-    .option('update-group', { type: 'string', describe: 'Update group (production)' })
-    .option('update-server', { type: 'string', describe: 'Update server URL (production)' })
-    .option('reboot-strategy', { choices: ['etcd-lock', 'reboot', 'off'] as const, describe: 'Reboot strategy (production default etcd-lock)' })
-    .option('fleet-url', { type: 'string', describe: 'fleet release tarball to install on Flatcar' })
-    .option('fleet-sha256', { type: 'string', describe: 'Expected SHA-256 of that tarball' })
-    .option('fleetd', { type: 'string', describe: 'Upload this local fleetd instead of downloading (offline labs)' })
-    .option('libvirt-driver', { choices: ['kvm', 'qemu'] as const, describe: 'libvirt domain type (qemu = software emulation)' })
-    .option('libvirt-management-network', { type: 'string', describe: 'libvirt management network (default 192.168.121.0/24)' });
+  return y.options(LAB_OPTIONS);
 }
 
 type LabArgs = Record<string, unknown>;

@@ -126,3 +126,17 @@ t.test('--json prints exactly one document, also when the command fails after pr
   t.equal(usage.code, 8);
   t.same(Object.keys(JSON.parse(usage.stdout) as object), ['error'], 'with nothing printed, the error is the document');
 });
+
+t.test('`up NAME` resumes a lab as made: any lab option is refused (exit 2)', async (t) => {
+  const h = cliHome(t);
+  const made = await h.run(['up', 'dev', '--name', 'lab1', '--workers', '1', '--no-wait']);
+  t.equal(made.code, 0, '', { stderr: made.stderr });
+  for (const flags of [['--memory', '2048'], ['--libvirt-management-network', '192.168.122.0/24']]) {
+    const r = await h.run(['up', 'lab1', ...flags, '--no-wait']);
+    t.equal(r.code, 2, `${flags[0]} is refused`);
+    t.match(r.stderr, '`cclab up lab1` resumes the lab as it was made and takes no lab options');
+    t.match(r.stderr, 'cclab up dev --name lab1 [options] --recreate');
+  }
+  const resumed = await h.run(['up', 'lab1', '--no-wait']);
+  t.equal(resumed.code, 0, 'without options it resumes', { stderr: resumed.stderr });
+});
