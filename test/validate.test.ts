@@ -371,7 +371,10 @@ t.test('a correct modern Flatcar cloud-config yields nothing, on either target',
 t.test('the cloud-configs of the seed guide', async (t) => {
   const names = ['laptop', 'dev-etcd', 'dev-worker', 'production-central', 'production-worker'];
 
-  t.test('the fixtures are the YAML blocks of the guide, unchanged', async (t) => {
+  // The guide sits beside the project in its workspace (../shared) and in CI; a plain clone
+  // elsewhere has only the committed fixtures, so there is nothing to compare them with.
+  const guideMissing = !existsSync(SEED) && process.env.CI !== 'true';
+  t.test('the fixtures are the YAML blocks of the guide, unchanged', { skip: guideMissing && `no guide at ${SEED}` }, async (t) => {
     t.ok(existsSync(SEED), `the guide is at ${SEED}`);
     const blocks = [...readFileSync(SEED, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
     t.equal(blocks.length, names.length);
