@@ -93,103 +93,26 @@ async function dockerEnvFast(args: string[]): Promise<void> {
   );
 }
 
-const ARCHES = ['laptop', 'small', 'dev', 'production'];
-
-/** The lab options shared by `render`, `up` and `doctor`, as one table. */
-const LAB_OPTIONS = {
-  'config': { type: 'string', describe: 'Your own lab file (apiVersion cclab.dev/v1alpha1, kind Lab)' },
-  'name': { type: 'string', describe: 'Lab name (default: the architecture)' },
-  'workers': { type: 'number', describe: 'Workers (dev: ≥1, default 2; production: ≥1, default 2)' },
-  'members': { type: 'number', describe: 'etcd members (small: 3–9, default 3)' },
-  'services': { type: 'number', describe: 'Central-services machines (production: 3–5, default 3)' },
-  'os': { choices: ['flatcar', 'coreos'] as const, describe: 'Guest OS (default flatcar; coreos = legacy Container Linux ≤ 1632)' },
-  'channel': { type: 'string', describe: 'Release channel (default stable)' },
-  'box': { type: 'string', describe: 'Vagrant box name (default <os>-<channel>)' },
-  'box-url': { type: 'string', describe: 'Box metadata URL' },
-  'box-version': { type: 'string', describe: 'Box version constraint' },
-  'provider': {
-    choices: ['virtualbox', 'libvirt', 'parallels'] as const,
-    describe: 'Vagrant provider (default $VAGRANT_DEFAULT_PROVIDER, else virtualbox)',
-  },
-  'memory': { type: 'number', describe: 'Memory per machine in MiB' },
-  'cpus': { type: 'number', describe: 'vCPUs per machine' },
-  'subnet': { type: 'string', describe: 'Lab /24 (default: a free one inside 192.168.56.0/21, not .56.0/24)' },
-  'docker-tcp': { type: 'boolean', describe: 'Expose the Docker API on 127.0.0.1 of the host (always on for laptop)' },
-  'discovery': { type: 'string', describe: 'etcd discovery URL (default: static initial_cluster)' },
-  'metadata': { type: 'string', array: true, describe: 'Extra fleet metadata k=v (repeatable)' },
-  'ssh-key': { type: 'string', array: true, describe: 'Public key file for ssh_authorized_keys (repeatable)' },
-  'update-group': { type: 'string', describe: 'Update group (production)' },
-  'update-server': { type: 'string', describe: 'Update server URL (production)' },
-  'reboot-strategy': { choices: ['etcd-lock', 'reboot', 'off'] as const, describe: 'Reboot strategy (production default etcd-lock)' },
-  'fleet-url': { type: 'string', describe: 'fleet release tarball to install on Flatcar' },
-  'fleet-sha256': { type: 'string', describe: 'Expected SHA-256 of that tarball' },
-  'fleetd': { type: 'string', describe: 'Upload this local fleetd instead of downloading (offline labs)' },
-  'libvirt-driver': { choices: ['kvm', 'qemu'] as const, describe: 'libvirt domain type (qemu = software emulation)' },
-  'libvirt-management-network': { type: 'string', describe: 'libvirt management network (default 192.168.121.0/24)' },
-} as const;
-
-/** Flags that are lab options (so `cclab up NAME` can refuse them). */
-const LAB_OPTION_KEYS = Object.keys(LAB_OPTIONS);
-
 async function timeoutMs(value: unknown, fallbackMs: number): Promise<number> {
   if (value === undefined) return fallbackMs;
   const { parseDuration } = await import('./health/duration.js');
   return parseDuration(value as string | number);
 }
 
-function labOptions<T>(y: import('yargs').Argv<T>) {
-  return y.options(LAB_OPTIONS);
-}
-
 type LabArgs = Record<string, unknown>;
+type LabOptionsTable = typeof import('./lab/options.js');
 
-function overridesFrom(a: LabArgs): LabOverrides {
-  const str = (k: string) => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
-  const num = (k: string) => {
-    const v = a[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new UsageError(`--${k} takes a whole number, not ${String(v)}`);
-    return v;
-  };
-  const metadata: Record<string, string> = {};
-  for (const pair of (a.metadata as string[] | undefined) ?? []) {
-    for (const item of pair.split(',')) {
-      const eq = item.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--metadata takes k=v pairs, not "${item}"`);
-      metadata[item.slice(0, eq)] = item.slice(eq + 1);
-    }
-  }
-  return {
-    name: str('name'),
-    workers: num('workers'),
-    members: num('members'),
-    services: num('services'),
-    os: str('os') as LabOverrides['os'],
-    channel: str('channel'),
-    provider: str('provider') as LabOverrides['provider'],
-    box: { name: str('box'), url: str('box-url'), version: str('box-version') },
-    memory: num('memory'),
-    cpus: num('cpus'),
-    subnet: str('subnet'),
-    gateway: str('gateway'),
-    dns: a.dns as string[] | undefined,
-    dockerTcp: a['docker-tcp'] as boolean | undefined,
-    discovery: str('discovery'),
-    metadata,
-    update: { group: str('update-group'), server: str('update-server'), rebootStrategy: str('reboot-strategy') as 'off' | undefined },
-    fleet: { url: str('fleet-url'), sha256: str('fleet-sha256') },
-    libvirt: {
-      driver: str('libvirt-driver') as 'kvm' | undefined,
-      managementNetwork: str('libvirt-management-network'),
-    },
-  };
+/** The lab options' flags (src/lab/options.ts) as yargs options. */
+function labOptions<T>(y: import('yargs').Argv<T>, table: LabOptionsTable, command: 'render' | 'up' | 'doctor'): import('yargs').Argv<T> {
+  // Their values are read by name (labInput), so their types are not carried into the argv type.
+  return y.options(table.labFlags(command)) as unknown as import('yargs').Argv<T>;
 }
 
-function labInput(a: LabArgs) {
+function labInput(a: LabArgs, table: LabOptionsTable) {
   return {
     architecture: a.architecture as string | undefined,
     config: a.config as string | undefined,
-    overrides: overridesFrom(a),
+    overrides: table.overridesFromFlags(a) as LabOverrides,
     sshKeys: a['ssh-key'] as string[] | undefined,
     fleetd: a.fleetd as string | undefined,
   };
@@ -198,6 +121,7 @@ function labInput(a: LabArgs) {
 async function runYargs(argv: string[]): Promise<void> {
   const { default: yargs } = await import('yargs');
   const { version } = await import('./version.js');
+  const table = await import('./lab/options.js');
   const cli = yargs(argv)
     .scriptName('cclab')
     .usage('cclab: local labs of Container Linux clusters (Flatcar, legacy CoreOS) with Vagrant\n\nUsage: $0 <command> [options]')
@@ -215,18 +139,16 @@ async function runYargs(argv: string[]): Promise<void> {
       'render [architecture]',
       'Write a lab’s Vagrantfile and one cloud-config per machine (never runs Vagrant)',
       (y) =>
-        labOptions(y)
-          .positional('architecture', { choices: ARCHES, describe: 'laptop | small | dev | production' })
+        labOptions(y, table, 'render')
+          .positional('architecture', { choices: table.ARCHITECTURES, describe: 'laptop | small | dev | production' })
           .option('out', { type: 'string', describe: 'Output directory (default ./<name>)' })
           .option('target', { choices: ['vagrant', 'bare-metal'] as const, default: 'vagrant' as const, describe: 'bare-metal: cloud-configs with a static eth0 network unit, no Vagrantfile' })
-          .option('gateway', { type: 'string', describe: 'Gateway for --target bare-metal (default .1 of the subnet)' })
-          .option('dns', { type: 'string', array: true, describe: 'DNS servers for --target bare-metal' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the plan as one JSON document' })
           .example('$0 render dev --workers 3 --out /tmp/lab', 'a Vagrantfile and four user-data files')
           .example('$0 render production --target bare-metal --subnet 10.0.0.0/24 --dns 10.0.0.2', 'cloud-configs for real machines'),
       async (a) => {
         const { run } = await import('./commands/render.js');
-        await run({ ...labInput(a), out: a.out, target: a.target, json: a.json }, ctx);
+        await run({ ...labInput(a, table), out: a.out, target: a.target, json: a.json }, ctx);
       },
     )
     .command(
@@ -235,7 +157,7 @@ async function runYargs(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('files', { type: 'string', array: true, demandOption: true })
-          .option('os', { choices: ['flatcar', 'coreos'] as const, default: 'flatcar' as const, describe: 'Rules of this OS' })
+          .option('os', { choices: table.OSES, default: 'flatcar' as const, describe: 'Rules of this OS' })
           .option('json', { type: 'boolean', default: false }),
       async (a) => {
         const { run } = await import('./commands/validate.js');
@@ -246,7 +168,7 @@ async function runYargs(argv: string[]): Promise<void> {
       'up [target]',
       'Create (or resume) a lab, boot it with Vagrant, and check etcd, fleet and Docker',
       (y) =>
-        labOptions(y)
+        labOptions(y, table, 'up')
           .positional('target', { type: 'string', describe: 'an architecture (laptop | small | dev | production) or an existing lab to resume' })
           .option('parallel', { type: 'number', default: 3, describe: 'Machines booted at once after the first (VirtualBox, Parallels)' })
           .option('wait', { type: 'boolean', default: true, describe: 'Run the health checks after boot (--no-wait skips them)' })
@@ -262,7 +184,7 @@ async function runYargs(argv: string[]): Promise<void> {
         if (!Number.isInteger(a.parallel) || a.parallel < 1) throw new UsageError('--parallel takes a whole number ≥ 1');
         await run(
           {
-            ...labInput(a),
+            ...labInput(a, table),
             target: a.target,
             recreate: a.recreate,
             parallel: a.parallel,
@@ -270,7 +192,7 @@ async function runYargs(argv: string[]): Promise<void> {
             timeoutMs: await timeoutMs(a.timeout, 300_000),
             verbose: a.verbose,
             json: a.json,
-            labOptionsGiven: LAB_OPTION_KEYS.some((k) => a[k] !== undefined),
+            labOptionsGiven: table.LAB_FLAG_NAMES.some((k) => a[k] !== undefined),
           },
           ctx,
         );
@@ -407,12 +329,12 @@ async function runYargs(argv: string[]): Promise<void> {
       'doctor [architecture]',
       'Check that this host can run a lab (Vagrant, provider, subnet, ports, box), each with a fix',
       (y) =>
-        labOptions(y)
-          .positional('architecture', { choices: ARCHES, describe: 'Check for this architecture (default laptop)' })
+        labOptions(y, table, 'doctor')
+          .positional('architecture', { choices: table.ARCHITECTURES, describe: 'Check for this architecture (default laptop)' })
           .option('json', { type: 'boolean', default: false }),
       async (a) => {
         const { run } = await import('./commands/doctor.js');
-        await run({ ...labInput(a), json: a.json }, ctx);
+        await run({ ...labInput(a, table), json: a.json }, ctx);
       },
     );
   await cli.parseAsync();

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { InvalidFileError, UsageError } from '../errors.js';
+import { OSES } from '../lab/types.js';
 import { validateCloudConfig, type Diagnostic, type TargetOs } from '../validate/cloudconfig.js';
 import {
   buildReport,
@@ -31,11 +32,9 @@ export interface ValidateCommandOptions {
   json?: boolean | undefined;
 }
 
-const OSES: readonly TargetOs[] = ['flatcar', 'coreos'];
-
 export async function run(opts: ValidateCommandOptions, ctx: Context): Promise<ValidationReport> {
   const os = opts.os ?? 'flatcar';
-  if (!OSES.includes(os)) throw new UsageError(`unknown --os "${String(os)}": use flatcar or coreos`);
+  if (!(OSES as readonly string[]).includes(os)) throw new UsageError(`unknown --os "${String(os)}": use ${OSES.join(' or ')}`);
   if (opts.files.length === 0) {
     throw new UsageError('no file to validate', { hint: 'usage: cclab validate FILE… [--os flatcar|coreos] [--json]' });
   }

@@ -1,4 +1,5 @@
 /** IPv4 arithmetic for lab subnets (pure). */
+import { printable } from './printable.js';
 
 export interface Cidr {
   network: number;
@@ -22,8 +23,7 @@ export function intToIp(n: number): string {
 
 /** `text` quoted for a message: control characters escaped, length capped (it may be anything). */
 function quoted(text: string): string {
-  const s = JSON.stringify(text).slice(1, -1);
-  return `"${s.length > 80 ? `${s.slice(0, 77)}...` : s}"`;
+  return `"${printable(text)}"`;
 }
 
 /** Parses `a.b.c.d/p`; returns an error message instead of throwing. */

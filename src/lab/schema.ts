@@ -6,64 +6,72 @@
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { LabConfigError, type Problem } from '../errors.js';
-import { ARCHITECTURES, OSES, PROVIDERS, REBOOT_STRATEGIES } from './types.js';
+import { LAB_OPTIONS, type FileType, type LabOption } from './options.js';
 
 export const API_VERSION = 'cclab.dev/v1alpha1';
 export const KIND = 'Lab';
 
-const count = z.number().int().min(0);
+function zodOf(type: FileType): z.ZodType {
+  if (typeof type === 'object') return z.enum(type.enum);
+  switch (type) {
+    case 'string':
+      return z.string();
+    case 'strings':
+      return z.array(z.string());
+    case 'boolean':
+      return z.boolean();
+    case 'count':
+      return z.number().int().min(0);
+    case 'positive':
+      return z.number().int().positive();
+    case 'metadata':
+      return z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'a fleet metadata value is a string, number or boolean' }));
+  }
+}
 
-const specSchema = z.strictObject({
-  architecture: z.enum(ARCHITECTURES),
-  os: z.enum(OSES).optional(),
-  channel: z.string().optional(),
-  provider: z.enum(PROVIDERS).optional(),
-  box: z
-    .strictObject({
-      name: z.string().optional(),
-      url: z.string().optional(),
-      version: z.string().optional(),
-    })
-    .optional(),
-  members: count.optional(),
-  services: count.optional(),
-  workers: count.optional(),
-  memory: z.number().int().positive().optional(),
-  cpus: z.number().int().positive().optional(),
-  subnet: z.string().optional(),
-  gateway: z.string().optional(),
-  dns: z.array(z.string()).optional(),
-  dockerTcp: z.boolean().optional(),
-  discovery: z.string().optional(),
-  metadata: z
-    .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'a fleet metadata value is a string, number or boolean' }))
-    .optional(),
-  sshKeys: z.array(z.string()).optional(),
-  update: z
-    .strictObject({
-      group: z.string().optional(),
-      servicesGroup: z.string().optional(),
-      workersGroup: z.string().optional(),
-      server: z.string().optional(),
-      rebootStrategy: z.enum(REBOOT_STRATEGIES).optional(),
-    })
-    .optional(),
-  fleet: z
-    .strictObject({
-      url: z.string().optional(),
-      sha256: z.string().optional(),
-      localFile: z.string().optional(),
-    })
-    .optional(),
-  libvirt: z
-    .strictObject({
-      driver: z.enum(['kvm', 'qemu']).optional(),
-      cpuMode: z.string().optional(),
-      cpuModel: z.string().optional(),
-      managementNetwork: z.string().optional(),
-    })
-    .optional(),
-});
+/** `spec:` of a lab file, from LAB_OPTIONS: `box.url` is the field `url` of the strict object `box`. */
+function specSchemaOf(options: readonly LabOption[]): z.ZodType<LabSpec> {
+  const shape = new Map<string, z.ZodType | Map<string, z.ZodType>>();
+  for (const o of options) {
+    if (!o.key || !o.file) continue;
+    const [head, field] = o.key.split('.') as [string, string | undefined];
+    const type = zodOf(o.file);
+    if (field === undefined) shape.set(head, o.required ? type : type.optional());
+    else {
+      const group = shape.get(head) ?? new Map<string, z.ZodType>();
+      if (!(group instanceof Map)) throw new Error(`lab option ${o.key}: ${head} is not a group`);
+      group.set(field, type.optional());
+      shape.set(head, group);
+    }
+  }
+  const fields = [...shape].map(([k, v]) => [k, v instanceof Map ? z.strictObject(Object.fromEntries(v)).optional() : v] as const);
+  return z.strictObject(Object.fromEntries(fields)) as unknown as z.ZodType<LabSpec>;
+}
+
+const specSchema = specSchemaOf(LAB_OPTIONS as readonly LabOption[]);
+
+type FileOption = Extract<(typeof LAB_OPTIONS)[number], { key: string; file: FileType }>;
+type ValueOf<F> = F extends 'string'
+  ? string
+  : F extends 'strings'
+    ? string[]
+    : F extends 'boolean'
+      ? boolean
+      : F extends 'count' | 'positive'
+        ? number
+        : F extends 'metadata'
+          ? Record<string, string | number | boolean>
+          : F extends { enum: readonly (infer E)[] }
+            ? E
+            : never;
+type Head<K> = K extends `${infer H}.${string}` ? H : K;
+type TypeAt<K> = ValueOf<Extract<FileOption, { key: K }>['file']>;
+type GroupOf<H extends string> = { [K in FileOption['key'] as K extends `${H}.${infer F}` ? F : never]?: TypeAt<K> };
+
+/** A lab file's `spec:`, as the table defines it. */
+export type LabSpec = { [K in Extract<FileOption, { required: true }>['key']]: TypeAt<K> } & {
+  [H in Head<FileOption['key']>]?: H extends FileOption['key'] ? TypeAt<H> : GroupOf<H>;
+};
 
 const docSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
@@ -72,7 +80,6 @@ const docSchema = z.strictObject({
   spec: specSchema,
 });
 
-export type LabSpec = z.infer<typeof specSchema>;
 export interface LabDocument {
   name: string | undefined;
   spec: LabSpec;

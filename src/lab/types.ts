@@ -15,6 +15,15 @@ export type Provider = (typeof PROVIDERS)[number];
 export const REBOOT_STRATEGIES = ['etcd-lock', 'reboot', 'off'] as const;
 export type RebootStrategy = (typeof REBOOT_STRATEGIES)[number];
 
+export const LIBVIRT_DRIVERS = ['kvm', 'qemu'] as const;
+export type LibvirtDriver = (typeof LIBVIRT_DRIVERS)[number];
+
+/** Release channels of each OS. */
+export const CHANNELS: Record<OsName, readonly string[]> = {
+  flatcar: ['stable', 'beta', 'alpha', 'lts'],
+  coreos: ['stable', 'beta', 'alpha'],
+};
+
 /** What a machine does for etcd: a voting member, a v2 proxy in front of the members, or nothing. */
 export type EtcdRole = 'member' | 'proxy' | 'none';
 
@@ -111,7 +120,7 @@ export interface Lab {
   /** Fleet metadata the user added (--metadata), also merged into each machine's fleetMetadata. */
   userMetadata: Record<string, string>;
   libvirt: {
-    driver: 'kvm' | 'qemu';
+    driver: LibvirtDriver;
     cpuMode: string | undefined;
     cpuModel: string | undefined;
     /** Management network (a /24) that must not clash with host interfaces. */

@@ -6,8 +6,10 @@
  * pattern the validator enforces and the `deprecated` notes it prints. Only the key names, kinds and allowed
  * values are taken from there; the wording of the notes is cclab's.
  */
+import { REBOOT_STRATEGIES, type OsName } from '../lab/types.js';
 
-export type TargetOs = 'flatcar' | 'coreos';
+/** The OS whose rules apply: the lab model's OS names. */
+export type TargetOs = OsName;
 
 /** A value constraint: returns a problem description, or undefined when `text` is acceptable. */
 export interface ValueRule {
@@ -77,8 +79,6 @@ export const UNIT_COMMANDS = [
   'reload-or-restart',
   'reload-or-try-restart',
 ] as const;
-
-export const REBOOT_STRATEGIES = ['etcd-lock', 'reboot', 'off'] as const;
 
 export const FILE_ENCODINGS = ['base64', 'b64', 'gz', 'gzip', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64'] as const;
 

@@ -1,0 +1,135 @@
+/**
+ * Step one of resolving a lab (pure): the lab file with the flags over it, and every value that
+ * was not given filled with its default. Nothing is checked here (src/lab/options.ts' rules do
+ * that next); values that cannot be used are kept as given so the rules can name them.
+ */
+import { ARCHITECTURE_RULES } from './architectures.js';
+import { defaultSubnet, hostAt, parseCidr, type Cidr } from './net.js';
+import { LAB_NAME } from './options.js';
+import type { ResolveInput } from './resolve.js';
+import type { LabSpec } from './schema.js';
+import { PROVIDERS, type Box, type FleetSource, type OsName, type Provider, type RebootStrategy } from './types.js';
+
+export const DEFAULT_FLEET_URL = 'https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz';
+export const DEFAULT_MANAGEMENT_NETWORK = '192.168.121.0/24';
+
+/** A lab's values once defaults are applied: what the rules check and the lab is built from. */
+export interface LabValues {
+  /** The lab file with the flags over it, as given (rules that care whether a value was given read it). */
+  spec: LabSpec;
+  name: string;
+  os: OsName;
+  channel: string;
+  provider: Provider;
+  /** VAGRANT_DEFAULT_PROVIDER when it names a provider cclab does not support (and no --provider). */
+  unsupportedDefaultProvider: string | undefined;
+  counts: { members: number; workers: number };
+  /** The parsed subnet, or why it does not parse; undefined when every default subnet is taken. */
+  cidr: Cidr | string | undefined;
+  gateway: string;
+  dns: string[];
+  /** The file's fleet metadata then the flags', as text, in order. */
+  metadata: [string, string][];
+  box: Box;
+  fleet: FleetSource;
+  sshKeys: { source: string; content: string }[];
+  managementNetwork: string;
+  managementCidr: Cidr | string;
+  memory: number;
+  cpus: number;
+  dockerTcp: boolean;
+  rebootStrategy: RebootStrategy | undefined;
+}
+
+const FLATCAR_BOX_JSON: Partial<Record<Provider, string>> = {
+  virtualbox: 'flatcar_production_vagrant.json',
+  parallels: 'flatcar_production_vagrant_parallels.json',
+};
+
+export function withDefaults(input: ResolveInput): LabValues {
+  const o = input.overrides ?? {};
+  const spec = mergeSpec(input.document.spec, o);
+  const rules = ARCHITECTURE_RULES[spec.architecture];
+  const name = o.name ?? input.document.name ?? spec.architecture;
+  const os: OsName = spec.os ?? 'flatcar';
+  const channel = spec.channel ?? 'stable';
+
+  let provider: Provider = 'virtualbox';
+  let unsupportedDefaultProvider: string | undefined;
+  if (spec.provider) provider = spec.provider;
+  else if (input.defaultProvider) {
+    if ((PROVIDERS as readonly string[]).includes(input.defaultProvider)) provider = input.defaultProvider as Provider;
+    else unsupportedDefaultProvider = input.defaultProvider;
+  }
+
+  let members = 0;
+  let workers = 0;
+  if (rules.members) {
+    const other = rules.members.option === 'members' ? 'services' : 'members';
+    members = spec[rules.members.option] ?? spec[other] ?? rules.members.default;
+  }
+  if (rules.workers) workers = spec.workers ?? rules.workers.default;
+
+  const subnet = spec.subnet ?? defaultSubnet(LAB_NAME.test(name) ? name : 'lab', input.takenSubnets ?? []);
+  const cidr = subnet === undefined ? undefined : parseCidr(subnet);
+  const gateway = spec.gateway ?? (typeof cidr === 'object' ? hostAt(cidr, 1) : '0.0.0.0');
+
+  const metadata = new Map<string, string>();
+  for (const [k, v] of Object.entries(spec.metadata ?? {})) metadata.set(k, String(v));
+  for (const [k, v] of Object.entries(o.metadata ?? {})) metadata.set(k, v);
+
+  const givenBox = spec.box ?? {};
+  let boxUrl = givenBox.url;
+  if (boxUrl === undefined && givenBox.name === undefined && os === 'flatcar') {
+    const json = FLATCAR_BOX_JSON[provider];
+    if (json) boxUrl = `https://${channel}.release.flatcar-linux.net/amd64-usr/current/${json}`;
+  }
+
+  const fleet = spec.fleet ?? {};
+  const libvirt = spec.libvirt ?? {};
+  const managementNetwork = libvirt.managementNetwork ?? DEFAULT_MANAGEMENT_NETWORK;
+  return {
+    spec,
+    name,
+    os,
+    channel,
+    provider,
+    unsupportedDefaultProvider,
+    counts: { members, workers },
+    cidr,
+    gateway,
+    dns: spec.dns ?? [gateway],
+    metadata: [...metadata],
+    box: { name: givenBox.name ?? `${os}-${channel}`, url: boxUrl, version: givenBox.version },
+    fleet: { url: fleet.url ?? DEFAULT_FLEET_URL, sha256: fleet.sha256, localFile: fleet.localFile },
+    sshKeys: input.sshKeys ?? [],
+    managementNetwork,
+    managementCidr: parseCidr(managementNetwork),
+    memory: spec.memory ?? 1024,
+    cpus: spec.cpus ?? 1,
+    dockerTcp: rules.dockerAlways || spec.dockerTcp === true,
+    rebootStrategy: spec.update?.rebootStrategy ?? (rules.updates ? 'etcd-lock' : undefined),
+  };
+}
+
+/** Flags over the file: scalars replace, nested groups (box, update, fleet, libvirt) merge field by field. */
+function mergeSpec(file: LabSpec, flags: NonNullable<ResolveInput['overrides']>): LabSpec {
+  const merged: Record<string, unknown> = { ...file };
+  // --members and --services name the same count: a flag replaces the file's value under either name.
+  if (flags.members !== undefined && flags.services === undefined) delete merged.services;
+  if (flags.services !== undefined && flags.members === undefined) delete merged.members;
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined || key === 'name' || key === 'metadata') continue;
+    const current = merged[key];
+    if (isPlainObject(value) && isPlainObject(current)) {
+      merged[key] = { ...current, ...Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) };
+    } else if (isPlainObject(value)) {
+      merged[key] = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+    } else merged[key] = value;
+  }
+  return merged as LabSpec;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
