@@ -5,41 +5,86 @@
  */
 import { parseArgs } from 'node:util';
 import type { Context, Io } from './context.js';
-import { CclabError, CommandError, ExitCode, InterruptedError, UsageError } from './errors.js';
+import { CclabError, CommandError, ExitCode, InterruptedError, UsageError, classify, type StopSignal } from './errors.js';
 import type { LabOverrides } from './lab/resolve.js';
+import { printable } from './output/printable.js';
+import { signalChildren } from './vagrant/children.js';
+
+// A reader that went away (`cclab ls | head -1`, a closed terminal after SIGHUP) is not a crash.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 /** Whether the command printed anything on stdout (its --json document, before failing). */
 let printedData = false;
+// Everything printed passes through printable(): text from outside cclab (endpoints, Vagrant,
+// files, manifests) never reaches a terminal with its control sequences.
 const io: Io = {
   out: (text) => {
     printedData = true;
-    process.stdout.write(text);
+    process.stdout.write(printable(text));
   },
-  err: (text) => void process.stderr.write(text),
+  err: (text) => void process.stderr.write(printable(text)),
   isTTY: Boolean(process.stderr.isTTY),
   errStream: process.stderr,
 };
 
 const controller = new AbortController();
-let interrupts = 0;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+/** The first stop signal received. */
+let stopSignal: StopSignal | undefined;
+/**
+ * How many pieces of work that stop in order by themselves are running (ctx.orderly: up, down and
+ * halt while they hold a lab's lock). A signal that arrives outside them ends the command at once.
+ */
+let orderlyDepth = 0;
+/** Whether the first signal is being handled by orderly work (the command is waited for). */
+let selfStopping = false;
+let onStop!: () => void;
+const stopRequested = new Promise<void>((resolve) => (onStop = resolve));
+const SIGNAL_NAMES: Record<StopSignal, string> = { SIGINT: 'Ctrl-C', SIGTERM: 'SIGTERM', SIGHUP: 'SIGHUP' };
+const SIGNAL_EXIT: Record<StopSignal, number> = { SIGINT: ExitCode.interrupted, SIGTERM: ExitCode.terminated, SIGHUP: ExitCode.hangup };
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      io.err('\ninterrupted again: exiting now; the lab may need `cclab up NAME` or `cclab down NAME`\n');
-      process.exit(ExitCode.interrupted);
+    if (stopSignal !== undefined) {
+      // A second signal: end the Vagrant processes still running (they would otherwise go on
+      // with nobody reading their output), then exit.
+      const n = signalChildren('SIGTERM');
+      io.err(`\n${SIGNAL_NAMES[sig]} again: exiting now${n > 0 ? ` (stopped ${n} vagrant process${n === 1 ? '' : 'es'})` : ''}; the lab may need \`cclab up NAME\` or \`cclab down NAME\`\n`);
+      process.exit(SIGNAL_EXIT[stopSignal]);
     }
-    io.err(`\n${sig === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'}: stopping cleanly (press Ctrl-C again to exit at once)…\n`);
-    controller.abort(new InterruptedError(`interrupted by ${sig}`));
+    stopSignal = sig;
+    selfStopping = orderlyDepth > 0;
+    if (selfStopping) io.err(`\n${SIGNAL_NAMES[sig]}: stopping cleanly (press Ctrl-C again to exit at once)…\n`);
+    controller.abort(new InterruptedError(`interrupted by ${sig}`, { signal: sig }));
+    onStop();
   });
 }
 
-const ctx: Context = { io, env: process.env, cwd: process.cwd(), signal: controller.signal };
+const ctx: Context = {
+  io,
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+  async orderly(work) {
+    orderlyDepth += 1;
+    try {
+      return await work();
+    } finally {
+      orderlyDepth -= 1;
+    }
+  },
+};
 let jsonMode = false;
 /** Set by commands whose exit status is someone else's (ssh, logs). */
 let commandExit: number | undefined;
 
 function report(e: unknown): number {
+  e = classify(e);
+  if (stopSignal !== undefined && !(e instanceof InterruptedError)) {
+    e = new InterruptedError(`interrupted by ${stopSignal}`, { signal: stopSignal });
+  }
+  if (e instanceof InterruptedError && stopSignal !== undefined && e.signal !== stopSignal) {
+    e = new InterruptedError(e.message, { hint: e.hint, signal: stopSignal, cause: e });
+  }
   if (!(e instanceof CclabError)) {
     io.err(`error: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     if (e instanceof Error && e.stack) io.err(`${e.stack}\n`);
@@ -60,21 +105,29 @@ function report(e: unknown): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  jsonMode = argv.includes('--json');
-  try {
-    if (argv[0] === 'docker-env' && !argv.includes('--help') && !argv.includes('-h')) {
-      await dockerEnvFast(argv.slice(1));
-    } else {
-      await runYargs(argv);
-    }
-    return commandExit ?? ExitCode.ok;
-  } catch (e) {
-    return report(e);
-  }
+  const work = (async () => {
+    if (argv[0] === 'docker-env' && !argv.includes('--help') && !argv.includes('-h') && (await dockerEnvFast(argv.slice(1)))) return;
+    await runYargs(argv);
+  })();
+  // The first signal ends a command that does not stop itself at once (a `validate` blocked on a
+  // FIFO, a `render` reading --config from a pipe); up, down and halt stop Vagrant and record
+  // where the lab stands first, and end with the InterruptedError they throw.
+  const settled = work.then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const outcome = await Promise.race([settled, stopRequested.then(() => (selfStopping ? settled : { ok: false as const, error: undefined }))]);
+  if (stopSignal !== undefined && !selfStopping) signalChildren('SIGTERM');
+  if (outcome.ok && stopSignal === undefined) return commandExit ?? ExitCode.ok;
+  return report(outcome.ok ? undefined : outcome.error);
 }
 
-/** `cclab docker-env` without yargs: node's own parseArgs, and only the docker-env module. */
-async function dockerEnvFast(args: string[]): Promise<void> {
+/**
+ * `cclab docker-env` without yargs: node's own parseArgs, and only the docker-env module. Returns
+ * false for a command line parseArgs does not take (`--json=true`, a misspelt option): yargs then
+ * parses it, with its spellings and its error messages.
+ */
+async function dockerEnvFast(args: string[]): Promise<boolean> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -82,15 +135,17 @@ async function dockerEnvFast(args: string[]): Promise<void> {
       allowPositionals: true,
       options: { shell: { type: 'string' }, unset: { type: 'boolean', short: 'u' }, json: { type: 'boolean' } },
     });
-  } catch (e) {
-    throw new UsageError((e as Error).message, { hint: 'cclab docker-env [NAME] [--shell SHELL] [--unset] [--json]' });
+  } catch {
+    return false;
   }
+  jsonMode = parsed.values.json === true;
   if (parsed.positionals.length > 1) throw new UsageError('docker-env takes at most one lab name');
   const { run } = await import('./commands/docker-env.js');
   await run(
     { name: parsed.positionals[0], shell: parsed.values.shell, unset: parsed.values.unset ?? false, json: parsed.values.json ?? false },
     ctx,
   );
+  return true;
 }
 
 async function timeoutMs(value: unknown, fallbackMs: number): Promise<number> {
@@ -131,6 +186,11 @@ async function runYargs(argv: string[]): Promise<void> {
     .demandCommand(1, 'name a command (cclab --help lists them)')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
+    // JSON mode comes from the parsed options (--json, --json=true, --no-json…), before validation
+    // so that a usage error is a JSON document too.
+    .middleware((a) => {
+      jsonMode = a.json === true;
+    }, true)
     .fail((msg, err) => {
       if (err) throw err;
       throw new UsageError(msg, { hint: 'see `cclab --help` or `cclab <command> --help`' });
@@ -257,8 +317,10 @@ async function runYargs(argv: string[]): Promise<void> {
           .option('timeout', { type: 'string', describe: 'How long to wait for a healthy result (default 10s)' })
           .option('json', { type: 'boolean', default: false }),
       async (a) => {
-        if (a.endpoints) {
-          if (a.name) throw new UsageError('give a lab name or --endpoints, not both');
+        // --endpoints or --docker-host: any cluster or Docker API. Otherwise a lab, whose checks
+        // expect its own machines: options of the other mode are refused, never ignored.
+        if (a.endpoints !== undefined || a['docker-host'] !== undefined) {
+          if (a.name) throw new UsageError(`give a lab name or ${a.endpoints !== undefined ? '--endpoints' : '--docker-host'}, not both`);
           const { run } = await import('./commands/check.js');
           await run(
             {
@@ -273,6 +335,12 @@ async function runYargs(argv: string[]): Promise<void> {
             ctx,
           );
           return;
+        }
+        const notForLabs = (['expect-members', 'expect-fleet', 'fleet-metadata'] as const).filter((k) => a[k] !== undefined).map((k) => `--${k}`);
+        if (notForLabs.length > 0) {
+          throw new UsageError(`${notForLabs.join(', ')} ${notForLabs.length === 1 ? 'applies' : 'apply'} only with --endpoints: a lab's checks expect its own machines`, {
+            hint: `check the lab with \`cclab check${a.name ? ` ${a.name}` : ''}\`, or any cluster with \`cclab check --endpoints URL[,URL…] ${notForLabs.join(' …')} …\``,
+          });
         }
         const { checkNamedLab } = await import('./commands/check-lab.js');
         await checkNamedLab({ name: a.name, json: a.json, timeoutMs: await timeoutMs(a.timeout, 10_000) }, ctx);
@@ -340,4 +408,11 @@ async function runYargs(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+if (stopSignal !== undefined) {
+  // Work may still be pending (a read from a FIFO blocks a thread until a writer comes): exit
+  // once what was printed has been handed to the streams.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+} else {
+  process.exitCode = code;
+}

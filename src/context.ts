@@ -18,8 +18,19 @@ export interface Context {
   io: Io;
   env: Record<string, string | undefined>;
   cwd: string;
-  /** Aborted on SIGINT/SIGTERM. */
+  /** Aborted on SIGINT, SIGTERM or SIGHUP. */
   signal: AbortSignal;
+  /**
+   * Runs `work`, which handles a stop signal itself (it watches `signal`, stops Vagrant and records
+   * where the lab stands) and must be waited for. Outside such work, the CLI ends a command at
+   * once on the first signal. Absent in tests: then it just runs `work`.
+   */
+  orderly?: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+/** `work` under ctx.orderly when there is one. */
+export function orderly<T>(ctx: Pick<Context, 'orderly'>, work: () => Promise<T>): Promise<T> {
+  return ctx.orderly ? ctx.orderly(work) : work();
 }
 
 /** An Io that collects output in memory, for tests. */

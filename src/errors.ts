@@ -14,7 +14,14 @@ export const ExitCode = {
   busy: 7,
   notFound: 8,
   invalidFile: 9,
+  /** A file or directory could not be read or written (full disk, permissions, a file in the way). */
+  fileSystem: 10,
+  /** Stopped by SIGHUP (the terminal went away): 128 + 1. */
+  hangup: 129,
+  /** Stopped by Ctrl-C (SIGINT): 128 + 2. */
   interrupted: 130,
+  /** Stopped by SIGTERM: 128 + 15. */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -152,10 +159,121 @@ export class NotFoundError extends CclabError {
   override readonly kind = 'not-found';
 }
 
-/** The user pressed Ctrl-C (or the process got SIGTERM). */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+const SIGNAL_EXIT: Record<StopSignal, ExitCode> = { SIGINT: ExitCode.interrupted, SIGTERM: ExitCode.terminated, SIGHUP: ExitCode.hangup };
+
+/** The user pressed Ctrl-C, or the process got SIGTERM or SIGHUP: exit 128 + the signal's number. */
 export class InterruptedError extends CclabError {
-  override readonly exitCode = ExitCode.interrupted;
+  override readonly exitCode: ExitCode;
   override readonly kind = 'interrupted';
+  readonly signal: StopSignal;
+
+  constructor(message: string, details: ErrorDetails & { signal?: StopSignal | undefined } = {}) {
+    super(message, details);
+    this.signal = details.signal ?? 'SIGINT';
+    this.exitCode = SIGNAL_EXIT[this.signal];
+  }
+
+  /** The same interruption with another message and hint (the signal is kept). */
+  restated(message: string, hint?: string): InterruptedError {
+    return new InterruptedError(message, { hint, signal: this.signal, cause: this });
+  }
+}
+
+/**
+ * A file or directory cclab needed could not be read or written: the disk is full, permission is
+ * denied, a file stands where a directory must be, the directory vanished. Names the path and a fix.
+ */
+export class FileSystemError extends CclabError {
+  override readonly exitCode = ExitCode.fileSystem;
+  override readonly kind = 'file-system';
+  readonly path: string | undefined;
+  readonly code: string | undefined;
+
+  constructor(message: string, details: ErrorDetails & { path?: string | undefined; code?: string | undefined } = {}) {
+    super(message, details);
+    this.path = details.path;
+    this.code = details.code;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), path: this.path, code: this.code };
+  }
+}
+
+const FS_PROBLEMS: Record<string, { what: string; fix: (path: string) => string }> = {
+  ENOSPC: { what: 'no space left on the device', fix: (p) => `free some space on the file system of ${p} (\`df -h ${p}\`), then run the command again` },
+  EDQUOT: { what: 'disk quota exceeded', fix: (p) => `free some space under your quota on the file system of ${p}, then run the command again` },
+  EROFS: { what: 'the file system is read-only', fix: (p) => `use a writable location instead of ${p} (for labs: set CCLAB_HOME)` },
+  EACCES: { what: 'permission denied', fix: (p) => `check the permissions of ${p} and its parent directories, or use another location (for labs: set CCLAB_HOME)` },
+  EPERM: { what: 'operation not permitted', fix: (p) => `check the permissions and attributes of ${p}, or use another location` },
+  EEXIST: { what: 'a file is in the way', fix: (p) => `remove or rename ${p}, or choose another path` },
+  ENOTDIR: { what: 'a part of the path is a file, not a directory', fix: (p) => `remove or rename the file in the path ${p}, or choose another path` },
+  EISDIR: { what: 'it is a directory', fix: (p) => `give the path of a file, not the directory ${p}` },
+  ENOENT: { what: 'no such file or directory', fix: (p) => `check that ${p} exists (a directory may have been removed while cclab ran); run the command again` },
+  ENAMETOOLONG: { what: 'the path is too long', fix: () => 'choose a shorter path' },
+  ELOOP: { what: 'too many symbolic links', fix: (p) => `check the symbolic links in ${p}` },
+  EMFILE: { what: 'too many open files', fix: () => 'raise the open-file limit (`ulimit -n`) and run the command again' },
+  ENFILE: { what: 'too many open files on this system', fix: () => 'close some programs and run the command again' },
+  EIO: { what: 'an input/output error', fix: (p) => `check the device that holds ${p}` },
+  ENXIO: { what: 'no such device', fix: (p) => `${p} is a special file cclab cannot use; give a regular file` },
+  ETXTBSY: { what: 'the file is busy', fix: (p) => `wait for the program using ${p} to finish` },
+  EBUSY: { what: 'the file is busy', fix: (p) => `wait for the program using ${p} to finish` },
+};
+
+/** The Node system error `e` (ENOSPC, EACCES…) as a FileSystemError naming `path`; undefined for anything else. */
+export function fileSystemError(e: unknown, action?: string, path?: string): FileSystemError | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const err = e as NodeJS.ErrnoException;
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const problem = code !== undefined ? FS_PROBLEMS[code] : undefined;
+  if (code === undefined || problem === undefined) return undefined;
+  const where = path ?? err.path ?? (err as { dest?: string }).dest;
+  if (where === undefined && !(typeof err.syscall === 'string')) return undefined;
+  const doing = action ?? describeSyscall(err.syscall);
+  return new FileSystemError(`${doing}${where !== undefined ? ` ${where}` : ''}: ${problem.what} (${code})`, {
+    hint: problem.fix(where ?? 'the path'),
+    cause: e,
+    path: where,
+    code,
+  });
+}
+
+function describeSyscall(syscall: string | undefined): string {
+  switch (syscall) {
+    case 'open':
+    case 'read':
+    case 'scandir':
+    case 'stat':
+    case 'lstat':
+    case 'readlink':
+      return 'cannot read';
+    case 'mkdir':
+      return 'cannot create the directory';
+    case 'rmdir':
+    case 'unlink':
+    case 'rm':
+      return 'cannot remove';
+    case 'rename':
+    case 'link':
+    case 'symlink':
+    case 'write':
+    case 'fsync':
+    case 'copyfile':
+      return 'cannot write';
+    default:
+      return 'cannot use';
+  }
+}
+
+/**
+ * Any error as a CclabError: file-system errors of Node become FileSystemError, everything else
+ * that is not a CclabError is left alone (it is a bug, reported as such).
+ */
+export function classify(e: unknown): unknown {
+  if (e instanceof CclabError) return e;
+  return fileSystemError(e) ?? e;
 }
 
 /** The last `lines` non-empty lines of a command's output. */

@@ -22,6 +22,7 @@ import {
   portsUnsupported,
 } from './parse.js';
 import type { Box, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
+import { registerChild } from './children.js';
 import { quoteCommand } from './quote.js';
 
 export type { Box, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
@@ -185,6 +186,7 @@ export function createVagrantRunner(opts: VagrantRunnerOptions): VagrantRunner {
         stripFinalNewline: false,
         forceKillAfterDelay: false,
       });
+      const unregister = registerChild(child.pid);
       const timers: NodeJS.Timeout[] = [];
       let aborted = false;
       const onAbort = () => {
@@ -232,6 +234,7 @@ export function createVagrantRunner(opts: VagrantRunnerOptions): VagrantRunner {
           output: String(r.all ?? ''),
         };
       } finally {
+        unregister();
         signal?.removeEventListener('abort', onAbort);
         for (const t of timers) clearTimeout(t);
       }
