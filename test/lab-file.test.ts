@@ -192,6 +192,6 @@ t.test('the environment reaches the lab through the context: VAGRANT_DEFAULT_PRO
   t.equal(empty.lab.provider, 'virtualbox', 'an empty variable is no choice');
   const bad = await rejection(t, prepareLab({ architecture: 'dev', overrides: {} }, ctx({ VAGRANT_DEFAULT_PROVIDER: 'hyperv' })), LabConfigError);
   t.match(bad.problems, [{ path: 'provider', message: /"hyperv"/ }]);
-  const taken = await prepareLab({ architecture: 'dev', overrides: {} }, ctx(), ['192.168.57.0/24', '192.168.58.0/24', '192.168.59.0/24', '192.168.60.0/24', '192.168.61.0/24', '192.168.62.0/24']);
+  const taken = await prepareLab({ architecture: 'dev', overrides: {} }, ctx(), () => ({ taken: ['192.168.57.0/24', '192.168.58.0/24', '192.168.59.0/24', '192.168.60.0/24', '192.168.61.0/24', '192.168.62.0/24'] }));
   t.equal(taken.lab.subnet.cidr, '192.168.63.0/24', 'taken subnets are passed on');
 });

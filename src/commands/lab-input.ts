@@ -19,7 +19,13 @@ export interface LabInputOptions {
   fleetd?: string | undefined;
 }
 
-export async function prepareLab(opts: LabInputOptions, ctx: Context, takenSubnets: readonly string[] = []): Promise<Resolved> {
+/**
+ * Where a lab may go, given its name (known only once its file is read): the subnets other labs
+ * use, and the subnet it already has when it exists.
+ */
+export type Placement = (name: string) => { taken: readonly string[]; subnet?: string | undefined };
+
+export async function prepareLab(opts: LabInputOptions, ctx: Context, placement: Placement = () => ({ taken: [] })): Promise<Resolved> {
   if (opts.architecture && opts.config) {
     throw new UsageError(`give an architecture or --config, not both`, {
       hint: `the lab file names its architecture; use \`cclab … --config ${opts.config}\``,
@@ -35,6 +41,12 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, takenSubne
     ...(await readSshKeys(opts.sshKeys ?? [], ctx.cwd, '--ssh-key')),
   ];
   const overrides: LabOverrides = { ...opts.overrides };
+  // The lab's name comes from --name, else the file's metadata.name, else the architecture.
+  const name = overrides.name ?? loaded.document.name ?? loaded.document.spec.architecture;
+  const place = placement(name);
+  // A lab that exists keeps its subnet unless --subnet or the file says otherwise, so re-running
+  // the same command resumes it.
+  if (place.subnet !== undefined && overrides.subnet === undefined && loaded.document.spec.subnet === undefined) overrides.subnet = place.subnet;
   // A local fleetd: from --fleetd (relative to cwd) or the file's fleet.localFile (relative to the file).
   const fileFleetd = loaded.document.spec.fleet?.localFile;
   const fleetd = opts.fleetd ? resolve(ctx.cwd, opts.fleetd) : fileFleetd ? (isAbsolute(fileFleetd) ? fileFleetd : resolve(loaded.baseDir, fileFleetd)) : undefined;
@@ -52,6 +64,6 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, takenSubne
     overrides,
     sshKeys: keys,
     defaultProvider: ctx.env.VAGRANT_DEFAULT_PROVIDER || undefined,
-    takenSubnets,
+    takenSubnets: place.taken,
   });
 }

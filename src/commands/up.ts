@@ -1,6 +1,7 @@
 /** `cclab up`: create or resume a lab, boot it, check it, say what to do next. */
 import type { Context } from '../context.js';
-import { UnhealthyError, UsageError } from '../errors.js';
+import { PreflightError, UnhealthyError, UsageError } from '../errors.js';
+import { overlaps, parseCidr } from '../lab/net.js';
 import { ARCHITECTURES } from '../lab/types.js';
 import { memoProbes } from '../pipeline/preflight.js';
 import type { UpDeps, UpRequest, UpResult } from '../pipeline/up.js';
@@ -45,6 +46,7 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     !opts.config &&
     (!isArchitecture || (!opts.labOptionsGiven && !opts.recreate && (await deps.store.read(opts.target)) !== undefined));
   let request;
+  let releasePlacement: (() => Promise<void>) | undefined;
   if (opts.target !== undefined && resumeByName) {
     // `cclab up NAME`: resume an existing lab exactly as it was made.
     const saved = await deps.store.read(opts.target);
@@ -60,16 +62,34 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     }
     request = { lab: saved.lab, resume: true, warnings: [] as string[] };
   } else {
-    const taken = (await deps.store.list()).filter((l) => l.name !== (opts.overrides.name ?? opts.target)).map((l) => l.lab.subnet.cidr);
-    const existing = await deps.store.read(opts.overrides.name ?? opts.target ?? '');
-    // A lab that exists keeps its subnet unless --subnet says otherwise, so re-running the same command resumes it.
-    const overrides = existing && !opts.overrides.subnet ? { ...opts.overrides, subnet: existing.lab.subnet.cidr } : opts.overrides;
-    const { lab, warnings } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, overrides }, ctx, taken);
-    request = { lab, resume: false, warnings };
+    // The subnet is chosen, and checked against every other lab, under a lock that covers all
+    // labs; upLab releases it once this lab's manifest (which claims the subnet) is written.
+    releasePlacement = (await deps.store.lockPlacement?.()) ?? undefined;
+    try {
+      const labs = await deps.store.list();
+      const { lab, warnings } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target }, ctx, (name) => ({
+        taken: labs.filter((l) => l.name !== name).map((l) => l.lab.subnet.cidr),
+        subnet: labs.find((l) => l.name === name)?.lab.subnet.cidr,
+      }));
+      const clash = labs.find((l) => l.name !== lab.name && subnetsOverlap(l.lab.subnet.cidr, lab.subnet.cidr));
+      if (clash) {
+        throw new PreflightError([
+          {
+            check: 'subnet free of other labs',
+            message: `${lab.subnet.cidr} overlaps ${clash.lab.subnet.cidr} of lab ${clash.name}: their machines would share addresses`,
+            fix: `choose another --subnet, or leave it out and cclab picks a free one (\`cclab ls\` shows every lab's subnet)`,
+          },
+        ]);
+      }
+      request = { lab, resume: false, warnings };
+    } catch (e) {
+      await releasePlacement?.();
+      throw e;
+    }
   }
 
   const result = await upLab(
-    { ...request, recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose },
+    { ...request, placed: releasePlacement, recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose },
     deps,
     ctx,
   );
@@ -100,4 +120,10 @@ function printSummary({ manifest, health }: UpResult, json: boolean, ctx: Contex
   if (manifest.docker) out.push(`  eval $(cclab docker-env ${manifest.name})   # point docker at the lab`);
   out.push(`  cclab ssh ${manifest.name} ${lab.machines[0]!.name}`, `  cclab status ${manifest.name}`, `  cclab down ${manifest.name}`);
   ctx.io.out(out.join('\n') + '\n');
+}
+
+function subnetsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return typeof x !== 'string' && typeof y !== 'string' && overlaps(x, y);
 }

@@ -4,15 +4,17 @@
  * Every side effect goes through the injected deps; failures leave a manifest that says what
  * happened and how to go on.
  */
-import type { Context } from '../context.js';
+import { orderly, type Context } from '../context.js';
 import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
+import { USER_DATA_DIR } from '../home/paths.js';
 import type { Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
 import { SHARED_WORK_DONE, machineOfLine, planBoot, runBootPlan } from './boot.js';
 import { runPreflight, type PreflightCheck, type Probes } from './preflight.js';
-import { taskList } from './progress.js';
+import { liveProgress, taskList } from './progress.js';
+import { printable } from '../output/printable.js';
 import type { LabStore } from './store.js';
 
 export interface HealthOutcome {
@@ -43,6 +45,11 @@ export interface UpRequest {
   timeoutMs: number;
   verbose: boolean;
   warnings: string[];
+  /**
+   * Releases the lock under which the lab's subnet was chosen (see LabStore.lockPlacement): called
+   * once the manifest that claims the subnet is written, or when up fails before that.
+   */
+  placed?: (() => Promise<void>) | undefined;
 }
 
 export interface UpResult {
@@ -76,99 +83,120 @@ export function dockerMachine(lab: Lab) {
 export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise<UpResult> {
   const now = deps.now ?? (() => new Date());
   const name = req.lab.name;
-  const release = await deps.store.lock(name, 'cclab up');
+  let placed = req.placed;
+  const releasePlacement = async () => {
+    const p = placed;
+    placed = undefined;
+    await p?.();
+  };
+  let release: () => Promise<void>;
   try {
-    let lab = req.lab;
-    let manifest = await deps.store.read(name);
-    if (manifest && !req.resume) {
-      const diff = labDifferences(manifest.lab, req.lab);
-      if (diff.length > 0 && !req.recreate) {
-        throw new UsageError(`lab ${name} exists with different options:\n${diff.map((d) => `  ${d}`).join('\n')}`, {
-          hint: `resume it as it is with \`cclab up ${name}\`, replace it with \`--recreate\`, or choose another --name`,
-        });
-      }
-      if (diff.length > 0 && req.recreate) {
-        ctx.io.err(`Recreating lab ${name}: destroying its machines first…\n`);
-        manifest = { ...manifest, state: 'destroying', updatedAt: now().toISOString() };
-        await deps.store.write(manifest);
-        await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal });
-        manifest = undefined;
-      }
-    }
-    if (manifest) lab = manifest.lab;
-    for (const w of req.warnings) ctx.io.err(`warning: ${w}\n`);
-
-    const dir = deps.store.dir(name);
-    // Which machines exist already (resume): those need no box import, port or network checks.
-    const states = manifest ? await deps.vagrant.status(dir).catch(() => []) : [];
-    const created = new Set(states.filter((s) => s.state !== 'not_created').map((s) => s.name));
-    const running = new Set(states.filter((s) => s.state === 'running').map((s) => s.name));
-
-    // Preflight, before any live rendering starts.
-    const checks = await runPreflight(lab, deps.probes, { existing: created.size > 0 });
-    printPreflight(checks, ctx);
-    const failed = checks.filter((c) => !c.ok);
-    if (failed.length > 0) throw new PreflightError(failed.map((c) => ({ check: c.check, message: c.message, fix: c.fix ?? '' })));
-
-    // The manifest exists before the first VM does, so a lab is never lost track of.
-    const createdAt = manifest?.createdAt ?? now().toISOString();
-    const saved = manifest;
-    const current: Manifest = {
-      schemaVersion: 1,
-      name,
-      architecture: lab.architecture,
-      os: lab.os,
-      provider: lab.provider,
-      box: lab.box.name,
-      cclabVersion: deps.version,
-      createdAt,
-      updatedAt: now().toISOString(),
-      state: 'booting',
-      options: {},
-      lab,
-      machines: lab.machines.map((m) => ({ name: m.name, role: m.role, ip: m.ip, state: running.has(m.name) ? 'running' : created.has(m.name) ? 'created' : 'not_created' })),
-      docker: saved?.docker,
-      discovery: saved?.discovery,
-    };
-    manifest = current;
-    await deps.store.write(current);
-    for (const f of planLab(lab, { target: 'vagrant', version: deps.version }).files) {
-      await deps.store.writeFile(name, f.path, f.content);
-    }
-
-    const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));
-    try {
-      if (toBoot.length > 0) await boot(lab, toBoot, created, req, deps, ctx);
-      else ctx.io.err(`All ${lab.machines.length} machines of ${name} are already running.\n`);
-    } catch (e) {
-      await markFailed(current, e, deps, now);
-      throw withResumeHint(e, name);
-    }
-
-    // The Docker port Vagrant really forwarded (auto_correct may have moved it).
-    const dm = dockerMachine(lab);
-    if (dm) {
-      const ports = await deps.vagrant.port(dir, dm.name).catch(() => undefined);
-      const host = ports?.find((p) => p.guest === lab.docker.guestPort)?.host ?? dm.dockerHostPort!;
-      current.docker = { machine: dm.name, guestPort: lab.docker.guestPort, hostPort: host, endpoint: `tcp://127.0.0.1:${host}` };
-    }
-    // Every machine was running or has just come up without error: no need to ask Vagrant again
-    // (one more Ruby start, a second or more).
-    current.machines = current.machines.map((m) => ({ ...m, state: 'running' }));
-    current.state = 'running';
-    delete current.lastError;
-    current.updatedAt = now().toISOString();
-    await deps.store.write(current);
-
-    let health: HealthOutcome | undefined;
-    if (req.wait) {
-      ctx.io.err(`Checking etcd, fleet and Docker (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
-      health = await deps.health(lab, { dockerEndpoint: current.docker?.endpoint, timeoutMs: req.timeoutMs, signal: ctx.signal });
-    }
-    return { manifest: current, health };
-  } finally {
-    await release();
+    release = await deps.store.lock(name, 'cclab up');
+  } catch (e) {
+    await releasePlacement();
+    throw e;
   }
+  // From here on a signal is handled in order: Vagrant is stopped and the manifest says where
+  // the lab stands before the command ends.
+  return orderly(ctx, async () => {
+    try {
+      let lab = req.lab;
+      let manifest = await deps.store.read(name);
+      if (manifest && !req.resume) {
+        const diff = labDifferences(manifest.lab, req.lab);
+        if (diff.length > 0 && !req.recreate) {
+          throw new UsageError(`lab ${name} exists with different options:\n${diff.map((d) => `  ${d}`).join('\n')}`, {
+            hint: `resume it as it is with \`cclab up ${name}\`, replace it with \`--recreate\`, or choose another --name`,
+          });
+        }
+        if (diff.length > 0 && req.recreate) {
+          ctx.io.err(`Recreating lab ${name}: destroying its machines first…\n`);
+          manifest = { ...manifest, state: 'destroying', updatedAt: now().toISOString() };
+          await deps.store.write(manifest);
+          await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal });
+          manifest = undefined;
+        }
+      }
+      if (manifest) lab = manifest.lab;
+      for (const w of req.warnings) ctx.io.err(`warning: ${w}\n`);
+
+      const dir = deps.store.dir(name);
+      // Which machines exist already (resume): those need no box import, port or network checks.
+      const states = manifest ? await deps.vagrant.status(dir).catch(() => []) : [];
+      const created = new Set(states.filter((s) => s.state !== 'not_created').map((s) => s.name));
+      const running = new Set(states.filter((s) => s.state === 'running').map((s) => s.name));
+
+      // Preflight, before any live rendering starts.
+      const checks = await runPreflight(lab, deps.probes, { existing: created.size > 0 });
+      printPreflight(checks, ctx);
+      const failed = checks.filter((c) => !c.ok);
+      if (failed.length > 0) throw new PreflightError(failed.map((c) => ({ check: c.check, message: c.message, fix: c.fix ?? '' })));
+
+      // The manifest exists before the first VM does, so a lab is never lost track of.
+      const createdAt = manifest?.createdAt ?? now().toISOString();
+      const saved = manifest;
+      const current: Manifest = {
+        schemaVersion: 1,
+        name,
+        architecture: lab.architecture,
+        os: lab.os,
+        provider: lab.provider,
+        box: lab.box.name,
+        cclabVersion: deps.version,
+        createdAt,
+        updatedAt: now().toISOString(),
+        state: 'booting',
+        options: {},
+        lab,
+        machines: lab.machines.map((m) => ({ name: m.name, role: m.role, ip: m.ip, state: running.has(m.name) ? 'running' : created.has(m.name) ? 'created' : 'not_created' })),
+        docker: saved?.docker,
+        discovery: saved?.discovery,
+      };
+      manifest = current;
+      await deps.store.write(current);
+      await releasePlacement();
+      const files = planLab(lab, { target: 'vagrant', version: deps.version }).files;
+      for (const f of files) await deps.store.writeFile(name, f.path, f.content);
+      // A lab recreated with fewer machines must not keep the old machines' configs.
+      for (const stale of await deps.store.prune(name, USER_DATA_DIR, files.map((f) => f.path))) ctx.io.err(`Removed ${stale} (no such machine now).\n`);
+
+      const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));
+      try {
+        if (toBoot.length > 0) await boot(lab, toBoot, created, req, deps, ctx);
+        else ctx.io.err(`All ${lab.machines.length} machines of ${name} are already running.\n`);
+      } catch (e) {
+        // Best effort: the failure itself is what the user needs to hear about, even when the
+        // manifest cannot be written (a full disk); the lab then shows as partial anyway.
+        await markFailed(current, e, deps, now).catch((w: unknown) => ctx.io.err(`warning: could not record the failure in the manifest: ${(w as Error).message}\n`));
+        throw withResumeHint(e, name);
+      }
+
+      // The Docker port Vagrant really forwarded (auto_correct may have moved it).
+      const dm = dockerMachine(lab);
+      if (dm) {
+        const ports = await deps.vagrant.port(dir, dm.name).catch(() => undefined);
+        const host = ports?.find((p) => p.guest === lab.docker.guestPort)?.host ?? dm.dockerHostPort!;
+        current.docker = { machine: dm.name, guestPort: lab.docker.guestPort, hostPort: host, endpoint: `tcp://127.0.0.1:${host}` };
+      }
+      // Every machine was running or has just come up without error: no need to ask Vagrant again
+      // (one more Ruby start, a second or more).
+      current.machines = current.machines.map((m) => ({ ...m, state: 'running' }));
+      current.state = 'running';
+      delete current.lastError;
+      current.updatedAt = now().toISOString();
+      await deps.store.write(current);
+
+      let health: HealthOutcome | undefined;
+      if (req.wait) {
+        ctx.io.err(`Checking etcd, fleet and Docker (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
+        health = await deps.health(lab, { dockerEndpoint: current.docker?.endpoint, timeoutMs: req.timeoutMs, signal: ctx.signal });
+      }
+      return { manifest: current, health };
+    } finally {
+      await releasePlacement();
+      await release();
+    }
+  });
 }
 
 async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpRequest, deps: UpDeps, ctx: Context): Promise<void> {
@@ -213,6 +241,7 @@ async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpReq
   const orchestration = runBootPlan(plan, runStep, sharedWorkDone, ctx.signal);
   orchestration.catch(() => undefined);
 
+  const live = liveProgress(ctx, { verbose: req.verbose });
   const list = taskList<object>(
     ctx,
     toBoot.map((m) => ({
@@ -220,7 +249,8 @@ async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpReq
       task: async (_c, task) => {
         // The live renderer shows each task's line under it; plain output needs the machine's name.
         outputs.set(m, (line) => {
-          task.output = ctx.io.isTTY && !req.verbose ? line : `${m}: ${line}`;
+          // Live output goes to the terminal without passing through ctx.io: made printable here.
+          task.output = live ? printable(line) : `${m}: ${line}`;
         });
         await done.get(m)!.promise;
         task.title = `${m} (${lab.machines.find((x) => x.name === m)!.ip}) is up`;
