@@ -50,6 +50,13 @@ export async function run(opts: DockerEnvOptions, ctx: Context): Promise<void> {
 
   const manifest = opts.name !== undefined ? await namedLab(opts.name, ctx) : await onlyDockerLab(ctx);
   const docker = manifest.docker;
+  if (docker === undefined && manifest.lab.machines.some((m) => m.dockerTcp)) {
+    // The lab has a Docker machine, but its forwarded port is read back only once it is up (an
+    // interrupted or failed first `up`, or `down --keep-files`): resuming is the way, not rebuilding.
+    throw new NotFoundError(`lab ${manifest.name} has not finished coming up: its Docker port is not known yet (state: ${manifest.state})`, {
+      hint: `resume it with \`cclab up ${manifest.name}\`, then run this again`,
+    });
+  }
   if (docker === undefined) {
     throw new NotFoundError(`lab ${manifest.name} has no Docker endpoint`, {
       hint: `rebuild it with Docker exposed (\`cclab up ${manifest.architecture} --name ${manifest.name} --docker-tcp --recreate\`), or use the laptop architecture (\`cclab up laptop\`)`,
@@ -72,7 +79,9 @@ async function namedLab(name: string, ctx: Context): Promise<Manifest> {
 async function onlyDockerLab(ctx: Context): Promise<Manifest> {
   const root = labsRoot(ctx.env);
   const labs = await listLabs(root);
-  const withDocker = labs.flatMap((l) => (l.manifest?.docker !== undefined ? [l.manifest] : []));
+  // Labs with a Docker machine count even before their port is known (an interrupted first `up`):
+  // run() then says to resume it.
+  const withDocker = labs.flatMap((l) => (l.manifest && (l.manifest.docker !== undefined || l.manifest.lab.machines.some((m) => m.dockerTcp)) ? [l.manifest] : []));
   const [first, second] = withDocker;
   if (first !== undefined && second === undefined) return first;
   if (first !== undefined) {

@@ -1,6 +1,8 @@
 /** `cclab render`: write a lab's Vagrantfile and cloud-configs to a directory; never runs Vagrant. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { USER_DATA_DIR } from '../home/paths.js';
 import type { Context } from '../context.js';
 import type { Target } from '../render/cloudconfig.js';
 import { planLab } from '../render/plan.js';
@@ -30,6 +32,10 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
     }
     writeFileSync(path, f.content);
   }
+  // Rendering into a directory that holds an older render: configs of machines the lab no longer
+  // has would pass for part of it (`cclab validate user-data/*`, provisioning from the directory).
+  const removed = removeStaleConfigs(outDir, plan.files.map((f) => f.path));
+  for (const r of removed) ctx.io.err(`Removed ${r}: the lab has no such machine.\n`);
 
   if (opts.json) {
     ctx.io.out(
@@ -59,4 +65,30 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
   } else {
     ctx.io.err(`\nEach user-data file carries a static eth0 network unit (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${join(shown, 'user-data')}/*.yaml\`.\n`);
   }
+}
+
+/**
+ * Removes from `<outDir>/user-data/` the files with a config's extension that the plan did not
+ * write (configs of an earlier render). Anything else there is left alone.
+ */
+function removeStaleConfigs(outDir: string, written: string[]): string[] {
+  const dir = join(outDir, USER_DATA_DIR);
+  const ours = written.filter((p) => dirname(p) === USER_DATA_DIR);
+  const exts = new Set(ours.map((p) => extname(p)));
+  const keep = new Set(ours.map((p) => basename(p)));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names.sort()) {
+    if (keep.has(n) || !exts.has(extname(n))) continue;
+    const path = join(dir, n);
+    if (!statSync(path).isFile()) continue;
+    rmSync(path);
+    removed.push(join(USER_DATA_DIR, n));
+  }
+  return removed;
 }

@@ -1,22 +1,29 @@
 /** `cclab status` and `cclab ls`. */
 import type { Context } from '../context.js';
 import type { Manifest } from '../home/manifest.js';
-import { defaultLab, requireLab, summariseState, type LifecycleDeps } from '../pipeline/lifecycle.js';
+import { lockHeld } from '../home/lock.js';
+import { defaultLab, requireLab, shownState, summariseState, type LifecycleDeps } from '../pipeline/lifecycle.js';
 import type { MachineStatus } from '../vagrant/driver.js';
 import { labDeps, withLabRemote } from './deps.js';
 
 export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
-  const labs = await deps.store.list();
-  const rows = labs.map((l) => ({
-    name: l.name,
-    architecture: l.architecture,
-    machines: l.machines.length,
-    state: l.state,
-    os: l.os,
-    provider: l.provider,
-    subnet: l.lab.subnet.cidr,
-    docker: l.docker?.endpoint ?? null,
-  }));
+  const entries = await deps.store.entries();
+  const rows = entries.map((e) => {
+    const l = e.manifest;
+    if (!l) {
+      return { name: e.name, architecture: null, machines: null, state: 'broken', os: null, provider: null, subnet: null, docker: null, error: e.error ? { message: e.error.message, hint: e.error.hint ?? null } : null };
+    }
+    return {
+      name: l.name,
+      architecture: l.architecture,
+      machines: l.machines.length,
+      state: shownState(l, e.locked),
+      os: l.os,
+      provider: l.provider,
+      subnet: l.lab.subnet.cidr,
+      docker: l.docker?.endpoint ?? null,
+    };
+  });
   if (opts.json) {
     ctx.io.out(JSON.stringify({ labs: rows }, null, 2) + '\n');
     return;
@@ -25,8 +32,16 @@ export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleD
     ctx.io.err('No labs. Create one with `cclab up laptop` (or small, dev, production).\n');
     return;
   }
-  const table = [['NAME', 'ARCHITECTURE', 'MACHINES', 'STATE', 'OS', 'PROVIDER', 'SUBNET', 'DOCKER'], ...rows.map((r) => [r.name, r.architecture, String(r.machines), r.state, r.os, r.provider, r.subnet, r.docker ?? '-'])];
+  const table = [
+    ['NAME', 'ARCHITECTURE', 'MACHINES', 'STATE', 'OS', 'PROVIDER', 'SUBNET', 'DOCKER'],
+    ...rows.map((r) => [r.name, r.architecture ?? '-', r.machines === null ? '-' : String(r.machines), r.state, r.os ?? '-', r.provider ?? '-', r.subnet ?? '-', r.docker ?? '-']),
+  ];
   ctx.io.out(formatTable(table));
+  for (const e of entries) {
+    if (!e.error) continue;
+    ctx.io.err(`\nlab ${e.name} is broken: ${e.error.message}\n`);
+    ctx.io.err(`  hint: ${e.error.hint ? `${e.error.hint}; ` : ''}\`cclab down ${e.name}\` destroys its machines and removes it\n`);
+  }
 }
 
 export async function status(
@@ -46,7 +61,7 @@ export async function status(
     etcd: x.etcd,
     state: states.find((s) => s.name === x.name)?.state ?? 'unknown',
   }));
-  const state = states.length > 0 ? summariseState(machines.map((x) => x.state)) : m.state;
+  const state = states.length > 0 ? summariseState(machines.map((x) => x.state)) : shownState(m, await lockHeld(deps.store.dir(m.name)));
   let health: { healthy: boolean; text: string; json: unknown } | undefined;
   if (opts.health && machines.some((x) => x.state === 'running')) {
     const { labHealth } = await import('./check.js');

@@ -25,7 +25,7 @@ import { link, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CclabError, LabBusyError, NotFoundError } from '../errors.js';
+import { CclabError, LabBusyError, NotFoundError, fileSystemError } from '../errors.js';
 import { errnoCode } from './errno.js';
 import { LOCK_FILE } from './paths.js';
 
@@ -117,6 +117,12 @@ export function isProcessAlive(pid: number): boolean {
   return true;
 }
 
+/** Whether the lab directory's lock is held by a live process (a stale or missing lock: false). */
+export async function lockHeld(labDir: string): Promise<boolean> {
+  const info = await readLock(labDir).catch(() => undefined);
+  return info !== undefined && holderAlive(info);
+}
+
 function holderAlive(info: LockInfo): boolean {
   if (info.hostname !== hostname()) return true; // cannot check a process on another machine
   const ours = bootId();
@@ -146,14 +152,18 @@ async function createExclusive(path: string, content: string): Promise<boolean> 
     fh = await open(tmp, 'wx', 0o644);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`cannot lock: the lab directory ${dirname(path)} does not exist`, { cause: e });
-    throw new CclabError(`cannot create lock ${path}: ${(e as Error).message}`, { cause: e });
+    throw lockWriteError(e, path);
   }
   try {
     await fh.writeFile(content);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    // A full disk fails the write, not the open: the empty temporary file must not stay.
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw lockWriteError(e, path);
   }
+  await fh.close();
   try {
     await link(tmp, path);
     return true;
@@ -164,10 +174,14 @@ async function createExclusive(path: string, content: string): Promise<boolean> 
       // A filesystem without hard links: O_EXCL. Readers retry while the file is empty.
       return createWithOExcl(path, content);
     }
-    throw new CclabError(`cannot create lock ${path}: ${(e as Error).message}`, { cause: e });
+    throw lockWriteError(e, path);
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+function lockWriteError(e: unknown, path: string): CclabError {
+  return fileSystemError(e, 'cannot create the lock', path) ?? new CclabError(`cannot create lock ${path}: ${(e as Error).message}`, { cause: e });
 }
 
 async function createWithOExcl(path: string, content: string): Promise<boolean> {
@@ -181,9 +195,12 @@ async function createWithOExcl(path: string, content: string): Promise<boolean> 
   try {
     await fh.writeFile(content);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(path, { force: true });
+    throw lockWriteError(e, path);
   }
+  await fh.close();
   return true;
 }
 
@@ -197,7 +214,7 @@ async function readHolder(path: string): Promise<Holder | 'gone'> {
       raw = await readFile(path, 'utf8');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return 'gone';
-      throw new CclabError(`cannot read lock ${path}: ${(e as Error).message}`, { cause: e });
+      throw fileSystemError(e, 'cannot read the lock', path) ?? new CclabError(`cannot read lock ${path}: ${(e as Error).message}`, { cause: e });
     }
     const info = parseLockInfo(raw);
     if (info !== undefined) return { raw, info };

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CclabError, NotFoundError, ExitCode } from '../errors.js';
+import { CclabError, NotFoundError, ExitCode, fileSystemError } from '../errors.js';
 import type { ErrorDetails } from '../errors.js';
 import type { Lab, Role } from '../lab/types.js';
 import { ARCHITECTURES, OSES, PROVIDERS } from '../lab/types.js';
@@ -121,7 +121,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
         cause: e,
       });
     }
-    throw new CclabError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    throw fileSystemError(e, 'cannot read', path) ?? new CclabError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
   return parseManifest(text, path, name);
 }
@@ -211,7 +211,7 @@ export async function listLabs(labsRoot: string): Promise<LabListing[]> {
     entries = await readdir(labsRoot, { withFileTypes: true });
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return [];
-    throw new CclabError(`cannot read ${labsRoot}: ${(e as Error).message}`, { cause: e });
+    throw fileSystemError(e, 'cannot read', labsRoot) ?? new CclabError(`cannot read ${labsRoot}: ${(e as Error).message}`, { cause: e });
   }
   const dirs = entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
@@ -249,7 +249,14 @@ export async function prepareAtomicWrite(path: string, data: string | Uint8Array
   const dir = dirname(path);
   const tmpPath = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const abort = () => rm(tmpPath, { force: true });
-  const fh = await open(tmpPath, 'wx', mode);
+  // Errors name the file being written, not its temporary name.
+  const failed = (e: unknown) => fileSystemError(e, 'cannot write', path) ?? e;
+  let fh;
+  try {
+    fh = await open(tmpPath, 'wx', mode);
+  } catch (e) {
+    throw failed(e);
+  }
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -257,7 +264,7 @@ export async function prepareAtomicWrite(path: string, data: string | Uint8Array
   } catch (e) {
     await fh.close().catch(() => undefined);
     await abort();
-    throw e;
+    throw failed(e);
   }
   return {
     tmpPath,
@@ -267,7 +274,7 @@ export async function prepareAtomicWrite(path: string, data: string | Uint8Array
         await rename(tmpPath, path);
       } catch (e) {
         await abort();
-        throw e;
+        throw failed(e);
       }
       await syncDir(dir);
     },

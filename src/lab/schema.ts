@@ -100,7 +100,13 @@ export function parseLabDocument(text: string, source: string): LabDocument {
   }
   if (problems.length > 0) throw new LabConfigError(source, problems);
 
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // Aliases that expand past yaml's limit (a "billion laughs" file) throw here, not in parsing.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new LabConfigError(source, [{ path: '', message: `the YAML cannot be expanded: ${(e as Error).message.split('\n')[0]}` }]);
+  }
   const lineOf = (path: PropertyKey[]): number | undefined => {
     let node: unknown = doc.contents;
     for (const key of path) {

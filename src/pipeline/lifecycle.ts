@@ -1,7 +1,7 @@
 /** `down`, `halt`, `status`, `ls`: the rest of a lab's life, over the injected store and driver. */
-import type { Context } from '../context.js';
+import { orderly, type Context } from '../context.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import type { Manifest } from '../home/manifest.js';
+import { CorruptManifestError, type Manifest } from '../home/manifest.js';
 import type { MachineStatus, VagrantDriver } from '../vagrant/driver.js';
 import type { LabStore } from './store.js';
 
@@ -31,57 +31,85 @@ export async function defaultLab(store: LabStore, command: string): Promise<Mani
 }
 
 /**
- * `vagrant destroy -f`, then the lab directory goes (unless keepFiles). Works on partial labs and on
- * labs whose VMs are already gone: the directory is removed even when Vagrant finds nothing.
+ * `vagrant destroy -f`, then the lab directory goes (unless keepFiles). Works on partial labs, on
+ * labs whose VMs are already gone, on broken labs (a lab.json that cannot be read: its Vagrantfile
+ * still knows the machines) and on a full disk (nothing needs to be written to destroy). The lab's
+ * files are deleted while its lock is held, so no `up` can take the lab over half-deleted.
  */
 export async function downLab(name: string, opts: { keepFiles: boolean }, deps: LifecycleDeps, ctx: Context): Promise<void> {
-  const release = await deps.store.lock(name, 'cclab down');
-  try {
-    const m = await requireLab(deps.store, name);
-    const now = (deps.now ?? (() => new Date()))().toISOString();
-    await deps.store.write({ ...m, state: 'destroying', updatedAt: now });
-    // Without a Vagrantfile (a first `up` stopped right after writing the manifest) Vagrant has
-    // no project to destroy, and no machine can have been created.
-    if (await deps.store.hasFile(name, 'Vagrantfile')) {
-      ctx.io.err(`Destroying the ${m.machines.length} machine${m.machines.length === 1 ? '' : 's'} of ${name}…\n`);
-      await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+  const release = await deps.store.lock(name, 'cclab down', { evenIfFull: (w) => ctx.io.err(`warning: ${w}\n`) });
+  await orderly(ctx, async () => {
+    try {
+      let m: Manifest | undefined;
+      try {
+        m = await requireLab(deps.store, name);
+      } catch (e) {
+        if (!(e instanceof CorruptManifestError)) throw e;
+        ctx.io.err(`warning: ${e.message}; taking the lab down from its Vagrantfile\n`);
+      }
+      const now = (deps.now ?? (() => new Date()))().toISOString();
+      if (m) {
+        // Best effort: on a full or read-only disk the lab is destroyed all the same.
+        await deps.store.write({ ...m, state: 'destroying', updatedAt: now }).catch((e: unknown) => {
+          ctx.io.err(`warning: could not record that lab ${name} is being destroyed (${(e as Error).message}); destroying it anyway\n`);
+        });
+      }
+      // Without a Vagrantfile (a first `up` stopped right after writing the manifest) Vagrant has
+      // no project to destroy, and no machine can have been created.
+      if (await deps.store.hasFile(name, 'Vagrantfile')) {
+        const count = m ? `the ${m.machines.length} machine${m.machines.length === 1 ? '' : 's'}` : 'the machines';
+        ctx.io.err(`Destroying ${count} of ${name}…\n`);
+        await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+      }
+      if (opts.keepFiles) {
+        if (m) {
+          await deps.store.write({
+            ...m,
+            state: 'created',
+            updatedAt: now,
+            machines: m.machines.map((x) => ({ ...x, state: 'not_created' })),
+            docker: undefined,
+          });
+        }
+        ctx.io.err(`Lab ${name} destroyed; its files are kept in ${deps.store.dir(name)}\n`);
+        return;
+      }
+      await deps.store.remove(name);
+      ctx.io.err(`Lab ${name} destroyed and removed.\n`);
+    } finally {
+      await release();
     }
-    if (opts.keepFiles) {
-      await deps.store.write({
-        ...m,
-        state: 'created',
-        updatedAt: now,
-        machines: m.machines.map((x) => ({ ...x, state: 'not_created' })),
-        docker: undefined,
-      });
-      ctx.io.err(`Lab ${name} destroyed; its files are kept in ${deps.store.dir(name)}\n`);
-    }
-  } finally {
-    await release();
-  }
-  if (!opts.keepFiles) {
-    await deps.store.remove(name);
-    ctx.io.err(`Lab ${name} destroyed and removed.\n`);
-  }
+  });
 }
 
 export async function haltLab(name: string, deps: LifecycleDeps, ctx: Context): Promise<void> {
   const release = await deps.store.lock(name, 'cclab halt');
-  try {
-    const m = await requireLab(deps.store, name);
-    ctx.io.err(`Halting ${name}…\n`);
-    await deps.vagrant.halt(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
-    const states = await deps.vagrant.status(deps.store.dir(name)).catch((): MachineStatus[] => []);
-    await deps.store.write({
-      ...m,
-      state: 'halted',
-      updatedAt: (deps.now ?? (() => new Date()))().toISOString(),
-      machines: m.machines.map((x) => ({ ...x, state: states.find((s) => s.name === x.name)?.state ?? 'poweroff' })),
-    });
-    ctx.io.err(`Lab ${name} halted; resume it with \`cclab up ${name}\`.\n`);
-  } finally {
-    await release();
-  }
+  await orderly(ctx, async () => {
+    try {
+      const m = await requireLab(deps.store, name);
+      ctx.io.err(`Halting ${name}…\n`);
+      await deps.vagrant.halt(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+      const states = await deps.vagrant.status(deps.store.dir(name)).catch((): MachineStatus[] => []);
+      await deps.store.write({
+        ...m,
+        state: 'halted',
+        updatedAt: (deps.now ?? (() => new Date()))().toISOString(),
+        machines: m.machines.map((x) => ({ ...x, state: states.find((s) => s.name === x.name)?.state ?? 'poweroff' })),
+      });
+      ctx.io.err(`Lab ${name} halted; resume it with \`cclab up ${name}\`.\n`);
+    } finally {
+      await release();
+    }
+  });
+}
+
+/**
+ * The state to show for a lab: a manifest left `booting` or `destroying` by a process that is gone
+ * (killed, or a second Ctrl-C) is really partial.
+ */
+export function shownState(m: Manifest, locked: boolean): string {
+  if (!locked && (m.state === 'booting' || m.state === 'destroying')) return 'partial';
+  return m.state;
 }
 
 /** The lab's state summarised from its machines' Vagrant states. */
