@@ -2,6 +2,7 @@
  * Every failure cclab reports is one of these classes. Modules throw them; only src/cli.ts turns
  * them into text on stderr and an exit code. The exit codes are a public contract (README).
  */
+import { dirname } from 'node:path';
 
 export const ExitCode = {
   ok: 0,
@@ -203,7 +204,7 @@ export class FileSystemError extends CclabError {
 }
 
 const FS_PROBLEMS: Record<string, { what: string; fix: (path: string) => string }> = {
-  ENOSPC: { what: 'no space left on the device', fix: (p) => `free some space on the file system of ${p} (\`df -h ${p}\`), then run the command again` },
+  ENOSPC: { what: 'no space left on the device', fix: (p) => `free some space on the file system of ${p} (\`df -h ${dirname(p)}\`), then run the command again` },
   EDQUOT: { what: 'disk quota exceeded', fix: (p) => `free some space under your quota on the file system of ${p}, then run the command again` },
   EROFS: { what: 'the file system is read-only', fix: (p) => `use a writable location instead of ${p} (for labs: set CCLAB_HOME)` },
   EACCES: { what: 'permission denied', fix: (p) => `check the permissions of ${p} and its parent directories, or use another location (for labs: set CCLAB_HOME)` },

@@ -1,7 +1,8 @@
 /** `cclab render`: write a lab's Vagrantfile and cloud-configs to a directory; never runs Vagrant. */
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { makeDirectorySync } from '../home/errno.js';
 import { USER_DATA_DIR } from '../home/paths.js';
 import type { Context } from '../context.js';
 import type { Target } from '../render/cloudconfig.js';
@@ -27,7 +28,7 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
     const path = join(outDir, f.path);
     const dir = dirname(path);
     if (!made.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      makeDirectorySync(dir);
       made.add(dir);
     }
     writeFileSync(path, f.content);

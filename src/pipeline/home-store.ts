@@ -1,12 +1,12 @@
 /** LabStore over the lab home (src/home): one directory per lab, atomic files, one lock per lab. */
-import { access, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { access, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { acquireLock, lockHeld } from '../home/lock.js';
 import { atomicWriteFile, listLabs, readManifest, writeManifest, type Manifest } from '../home/manifest.js';
 import { assertSafeName, labDir, labsRoot, LOCK_FILE, type Env } from '../home/paths.js';
 import { FileSystemError, LabBusyError, NotFoundError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errnoCode } from '../home/errno.js';
+import { errnoCode, makeDirectory } from '../home/errno.js';
 import type { LabEntry, LabStore } from './store.js';
 
 /** The directory of the lock under which new labs choose their subnets. */
@@ -29,7 +29,7 @@ export function homeStore(env: Env, onTakeover?: (message: string) => void): Lab
     write: (m: Manifest) => writeManifest(dir(m.name), m),
     async writeFile(name, relPath, content) {
       const path = join(dir(name), relPath);
-      await mkdir(dirname(path), { recursive: true });
+      await makeDirectory(dirname(path));
       await atomicWriteFile(path, content);
     },
     async hasFile(name, relPath) {
@@ -83,7 +83,7 @@ export function homeStore(env: Env, onTakeover?: (message: string) => void): Lab
       // anything) goes again; rmdir cannot remove a directory with anything in it. Another process
       // may remove the empty directory between our mkdir and our lock: then try again.
       for (let attempt = 0; ; attempt++) {
-        await mkdir(dir(name), { recursive: true });
+        await makeDirectory(dir(name));
         let lock;
         try {
           lock = await acquireLock(dir(name), { command });
@@ -117,7 +117,7 @@ export function homeStore(env: Env, onTakeover?: (message: string) => void): Lab
       const placementDir = join(labsRoot(env), PLACEMENT_DIR);
       const deadline = Date.now() + PLACEMENT_WAIT_MS;
       for (;;) {
-        await mkdir(placementDir, { recursive: true });
+        await makeDirectory(placementDir);
         try {
           const lock = await acquireLock(placementDir, { command: 'cclab up (choosing a subnet)' });
           return async () => {

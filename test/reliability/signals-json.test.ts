@@ -77,3 +77,28 @@ async function openWriter(fifo: string, child: { exitCode: number | null }): Pro
     }
   }
 }
+
+t.test('a second Ctrl-C ends the vagrant processes too, and the lab then shows as partial', async (t) => {
+  // Vagrant takes a minute to boot and another to clean up after the first SIGINT.
+  const h = cliHome(t, { FAKE_VAGRANT_UP_DELAY_MS: '60000', FAKE_VAGRANT_CLEANUP_MS: '60000' });
+  const up = h.start(['up', 'laptop', '--no-wait']);
+  await up.waitForStderr(/Waiting for machine to boot/);
+  up.child.kill('SIGINT');
+  await up.waitForStderr(/stopping cleanly/);
+  up.child.kill('SIGINT');
+  const r = await up.done;
+  t.equal(r.code, 130);
+  t.match(r.stderr, /Ctrl-C again: exiting now \(stopped 1 vagrant process\)/);
+  await new Promise((res) => setTimeout(res, 500));
+  const alive = [...new Set(h.fake.log().filter((e) => e.argv).map((e) => e.pid))].filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fake-vagrant');
+    } catch {
+      return false;
+    }
+  });
+  t.same(alive, [], 'no vagrant left running');
+  const ls = JSON.parse((await h.run(['ls', '--json'])).stdout) as { labs: { name: string; state: string }[] };
+  t.same(ls.labs.map((l) => [l.name, l.state]), [['laptop', 'partial']], 'not booting forever');
+  t.equal((await h.run(['down', 'laptop'])).code, 0, 'and down removes it');
+});
