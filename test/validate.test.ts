@@ -2,6 +2,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { validateCloudConfig, type Diagnostic } from '../src/validate/cloudconfig.js';
 import type { TargetOs } from '../src/validate/schema.js';
@@ -112,6 +113,7 @@ t.test('wrong types: errors on Flatcar (it rejects the file), warnings on legacy
   both(t, 'types/good.yaml', [
     [3, 'warning', ETCD2_DEPRECATED],
     [9, 'warning', FLEET_DEPRECATED],
+    [26, 'warning', /^"coreos\.units\[3\]\.enable" has no value: coreos-cloudinit warns "incorrect type"/],
   ]);
   check(t, 'types/bad.yaml', 'flatcar', [
     [2, 'error', /"hostname" must be a string, found a list: Flatcar's coreos-cloudinit rejects the whole file/],
@@ -275,6 +277,18 @@ t.test('unit names, drop-ins and networkd units', async (t) => {
   ]);
 });
 
+t.test('a unit named as a drop-in path (UNIT.d/NAME.conf) is written as a drop-in, as coreos-cloudinit does', async (t) => {
+  both(t, 'units/drop-in-paths-good.yaml', []);
+  both(t, 'units/drop-in-paths-bad.yaml', [
+    [5, 'error', /^cannot start "docker\.service\.d\/50-opts\.conf": it is a drop-in file of docker\.service, not a unit; .*Put "command" on a unit named "docker\.service"$/],
+    [6, 'error', /^cannot enable "docker\.service\.d\/50-opts\.conf": it is a drop-in file/],
+    [10, 'error', /drop-in "docker\.service\.d\/50-opts" is never read: systemd only loads drop-ins whose name ends in "\.conf"/],
+    [13, 'error', /drop-in "10-eth1\.network\.d\/mtu\.conf" is written under \/etc\/systemd\/system, where systemd-networkd never reads it/],
+    [17, 'warning', /"docker\.service\.d\/60-empty\.conf" has no "content" .*coreos-cloudinit writes nothing/],
+    [18, 'error', /unit name "docker\.service\.d\/sub\/x\.conf" contains "\/"/],
+  ]);
+});
+
 t.test('units that legacy CoreOS shipped and Flatcar does not', async (t) => {
   both(t, 'flatcar-units/good.yaml', []);
   check(t, 'flatcar-units/bad.yaml', 'flatcar', [
@@ -305,7 +319,57 @@ t.test('write_files content must decode with its encoding', async (t) => {
     [5, 'error', /content cannot be decoded as "b64" \(not valid base64\)/],
     [8, 'error', /content cannot be decoded as "gz\+b64" \(not gzip data\)/],
     [10, 'error', /content cannot be decoded as "gz" \(not gzip data\)/],
+    [13, 'error', /content cannot be decoded as "gzip" \(not gzip data\)/],
+    [15, 'error', /^!!binary value is not valid base64: coreos-cloudinit rejects the whole file$/],
+    [18, 'error', /^!!binary value is not valid base64/],
   ]);
+  t.test("a !!binary value is checked as the bytes it decodes to (coreos-cloudinit's documented gzip example)", async (t) => {
+    const doc = (encoding: string, content: string): string =>
+      `#cloud-config\nwrite_files:\n  - path: /tmp/x\n    encoding: ${encoding}\n    content: !!binary |\n      ${content}\n`;
+    const gzipped = gzipSync('Pack my box with five dozen liquor jugs\n').toString('base64');
+    for (const os of ['flatcar', 'coreos'] as const) {
+      t.same(validateCloudConfig(doc('gzip', gzipped), { os }), [], `${os}: gzip`);
+      t.same(validateCloudConfig(doc('gzip+base64', Buffer.from(gzipped).toString('base64')), { os }), [], `${os}: gzip+base64`);
+      t.same(validateCloudConfig(doc('base64', Buffer.from('aGVsbG8=').toString('base64')), { os }), [], `${os}: base64`);
+      expectExactly(t, validateCloudConfig(doc('gzip', Buffer.from('plain text').toString('base64')), { os }), [
+        [5, 'error', /content cannot be decoded as "gzip" \(not gzip data\)/],
+      ]);
+    }
+  });
+});
+
+t.test('a mapping or list as a key: both decoders fail with "invalid map key" (a template placeholder left in)', async (t) => {
+  both(t, 'map-keys/good.yaml', []);
+  both(t, 'map-keys/bad.yaml', [
+    [2, 'error', /^\{\{NAME\}\} is read by YAML as a mapping whose key is the mapping \{NAME\}: coreos-cloudinit fails with "invalid map key" and rejects the whole file; a template placeholder left in\?/],
+    [4, 'error', /^\{\{SSH_KEY\}\} is read by YAML as a mapping/],
+    [11, 'error', /^a mapping \(\{a: 1\}\) used as a key: coreos-cloudinit fails with "invalid map key"/],
+    [12, 'warning', /unrecognized key "x-custom"/],
+    [13, 'error', /^a list \(\[1, 2\]\) used as a key: .*invalid map key/],
+  ]);
+  t.test('the key is reported once, where it is written, and not also as a value of the wrong type', async (t) => {
+    const [d, ...rest] = validateCloudConfig('#cloud-config\ncoreos:\n  etcd2:\n    name: {{HOST}}\n', { os: 'coreos' }).filter(
+      (x) => !/deprecated/.test(x.message),
+    );
+    t.match(d, { line: 4, column: 12, severity: 'error', message: /invalid map key/ });
+    t.same(rest, []);
+  });
+});
+
+t.test('an empty value where a value or a section belongs: coreos-cloudinit warns "incorrect type"', async (t) => {
+  both(t, 'empty/bad.yaml', [
+    [2, 'warning', /^"hostname" has no value: coreos-cloudinit warns "incorrect type" and leaves it unset; fill it in \(a comment is not a value\) or remove the key$/],
+    [4, 'warning', ETCD2_DEPRECATED],
+    [6, 'warning', /^"coreos\.etcd2\.discovery" has no value: .*"incorrect type"/],
+    [7, 'warning', FLEET_DEPRECATED],
+    [7, 'warning', /^the section "coreos\.fleet" is empty: coreos-cloudinit warns "incorrect type" and ignores it/],
+    [11, 'warning', /^the section "coreos\.units\[0\]" is empty/],
+    [13, 'warning', /^"coreos\.units\[1\]\.enable" has no value/],
+    [14, 'warning', /^"ssh_authorized_keys" has no value/],
+  ]);
+  t.test('empty strings are values', async (t) => {
+    t.same(validateCloudConfig('#cloud-config\nhostname: ""\ncoreos:\n  update:\n    group: \'\'\n', { os: 'flatcar' }), []);
+  });
 });
 
 t.test('users without a name are skipped; etcd discovery URLs', async (t) => {

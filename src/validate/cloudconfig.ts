@@ -23,8 +23,14 @@
  *  - `proxy: on` is valid: a scalar decoded into a string field keeps its source text ("on") in both;
  *  - `permissions: 0644` unquoted works for the same reason, but YAML itself reads the integer 420:
  *    a warning says so.
+ * Both decoders fail on the whole file, wherever it appears: a mapping or list used as a key ("invalid map
+ * key", e.g. a template placeholder `{{NAME}}` left in) and a `!!binary` value that is not base64 — errors
+ * on both targets. A `!!binary` value is checked as the bytes it decodes to (so `encoding: gzip` with
+ * `!!binary`, coreos-cloudinit's own example, is valid). An empty value (`key:` with nothing or only a
+ * comment) is a warning, as coreos-cloudinit's validator warns "incorrect type" for it.
  * Added from what coreos-cloudinit does when it applies a file: errors for what stops it or silently
- * has no effect (a unit without name, an invalid unit name, a drop-in not ending in `.conf`, a command
+ * has no effect (a unit without name, an invalid unit name — a name `UNIT.d/NAME.conf` is a drop-in path,
+ * written as such, and only starting or enabling it fails —, a drop-in not ending in `.conf`, a command
  * on a template unit, etcd2/fleet units started on Flatcar without being provided, `manage_etc_hosts`
  * other than `localhost`, a write_files entry without path); warnings for what it skips or ignores
  * (`command`/`enable` on networkd units, drop-ins or users without name or content). The /usr check
@@ -44,7 +50,7 @@ import {
   type FieldType,
   type TargetOs,
 } from './schema.js';
-import { describeScalar, scalarInfo, V3_BOOL_COMPAT, type ScalarInfo } from './yamlscalar.js';
+import { describeScalar, goBase64, scalarInfo, V3_BOOL_COMPAT, type ScalarInfo } from './yamlscalar.js';
 
 export interface Diagnostic {
   /** 1-based line; 0 for a problem with the file as a whole (e.g. it cannot be read). */
@@ -87,10 +93,14 @@ class Checker {
   readonly diagnostics: Diagnostic[] = [];
   private readonly lc = new LineCounter();
   private doc: Document | undefined;
+  private text_: string | undefined;
+  /** Mappings with a mapping or list as a key (reported once, as an error, by scanDecoderFailures). */
+  private readonly badKeyMaps = new Set<unknown>();
 
   constructor(private readonly os: TargetOs) {}
 
   run(text: string): Diagnostic[] {
+    this.text_ = text;
     if (!this.header(text)) return this.diagnostics;
     const docs = parseAllDocuments(text, {
       version: '1.1',
@@ -118,6 +128,7 @@ class Checker {
     const first = docs[0];
     if (!first) return this.diagnostics;
     this.doc = first;
+    this.scanDecoderFailures(first.contents);
     const root = this.deref(first.contents);
     if (root === null || root === undefined || (isScalar(root) && scalarInfo(root).kind === 'null')) {
       return this.diagnostics;
@@ -161,12 +172,53 @@ class Checker {
     return true;
   }
 
+  // ---- what makes both Go decoders fail, wherever it is ----------------------------------------
+
+  /**
+   * coreos-cloudinit first decodes the whole document into Go maps (its validator, and Flatcar's decoder
+   * into the config struct fails the same way), so two things reject the file wherever they appear, under
+   * unknown keys too: a mapping or list used as a key ("invalid map key" — typically a template
+   * placeholder such as `name: {{NAME}}`, which YAML reads as a mapping whose key is the mapping {NAME}),
+   * and a `!!binary` value that is not valid base64. Aliases are not followed: their target is visited
+   * where it is defined.
+   */
+  private scanDecoderFailures(top: unknown): void {
+    const stack: unknown[] = [top];
+    while (stack.length > 0) {
+      const node = stack.pop();
+      if (isMap(node)) {
+        for (const pair of node.items) {
+          const key = this.deref(pair.key);
+          if (isMap(key) || isSeq(key)) {
+            this.badKeyMaps.add(node);
+            this.add('error', this.pos(pair.key), invalidKeyMessage(this.source(pair.key), isMap(key)));
+          } else {
+            stack.push(pair.key);
+          }
+          stack.push(pair.value);
+        }
+      } else if (isSeq(node)) {
+        stack.push(...node.items);
+      } else if (isScalar(node) && scalarInfo(node).binary === null) {
+        this.add('error', this.pos(node), '!!binary value is not valid base64: coreos-cloudinit rejects the whole file');
+      }
+    }
+  }
+
+  /** The text of a node as written (cut to a readable length). */
+  private source(node: unknown): string {
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    return range && this.text_ !== undefined ? cut(this.text_.slice(range[0], range[1]).replace(/\s+/g, ' ')) : '';
+  }
+
   // ---- structure and types --------------------------------------------------------------------
 
   private walkStruct(map: YAMLMap, fields: Readonly<Record<string, { type: FieldType; deprecated?: (os: TargetOs) => string }>>, path: string): void {
     const seen = new Map<string, Entry>();
     for (const entry of this.entries(map)) {
       const { key, pos } = entry;
+      const keyNode = this.deref(entry.pair.key);
+      if (isMap(keyNode) || isSeq(keyNode)) continue; // "invalid map key", reported already
       const snake = key.replace(/-/g, '_');
       if (!entry.merged) {
         const id = this.os === 'coreos' ? snake : key;
@@ -221,10 +273,10 @@ class Checker {
 
   private checkValue(raw: YNode, type: FieldType, path: string, keyPos: Pos | undefined): void {
     const node = this.deref(raw);
-    if (node === null || node === undefined) return; // `key:` with nothing: the zero value
     const info = isScalar(node) ? scalarInfo(node) : undefined;
-    if (info?.kind === 'null') return;
     const at = keyPos ?? this.pos(node);
+    if (node === null || node === undefined || info?.kind === 'null') return this.emptyValue(path, type, at);
+    if (this.badKeyMaps.has(node)) return; // the file is rejected for its key: the type does not matter
     switch (type.kind) {
       case 'string':
         if (!info) return this.typeError(path, 'a string', this.describe(node), at);
@@ -268,6 +320,21 @@ class Checker {
     }
   }
 
+  /**
+   * `key:` with nothing after it (or only a comment), `~`, `null`, or an empty list item. coreos-cloudinit's
+   * validator warns "incorrect type" for every field (its Go decoder leaves the zero value): it is almost
+   * always a value forgotten or commented out, or a section whose settings are all commented out.
+   */
+  private emptyValue(path: string, type: FieldType, at: Pos | undefined): void {
+    const what = type.kind === 'struct' ? `the section "${path}" is empty` : `"${path}" has no value`;
+    const effect = type.kind === 'struct' ? 'ignores it' : 'leaves it unset';
+    this.add(
+      'warning',
+      at,
+      `${what}: coreos-cloudinit warns "incorrect type" and ${effect}; fill it in (a comment is not a value) or remove the key`,
+    );
+  }
+
   private typeError(path: string, want: string, found: string, at: Pos | undefined): void {
     if (this.os === 'flatcar') {
       this.add('error', at, `"${path}" must be ${want}, found ${found}: Flatcar's coreos-cloudinit rejects the whole file`);
@@ -299,6 +366,12 @@ class Checker {
         this.add(acts ? 'error' : 'warning', at, `coreos.units[${i}] has no "name": coreos-cloudinit skips it`);
         return;
       }
+      const dropInPath = /^([^/]+)\.d\/([^/]+)$/.exec(name.text);
+      if (dropInPath && !unitNameProblem(dropInPath[1]!)) {
+        this.checkUnitDropInPath(name.text, dropInPath[1]!, dropInPath[2]!, { at: name.pos ?? at, content, command, enable });
+        if (isSeq(dropIns)) this.checkDropIns(dropIns.items, `coreos.units[${i}]`);
+        return;
+      }
       const problem = unitNameProblem(name.text);
       if (problem) {
         this.add(acts ? 'error' : 'warning', name.pos ?? at, problem);
@@ -328,6 +401,43 @@ class Checker {
       }
       if (isSeq(dropIns)) this.checkDropIns(dropIns.items, `coreos.units[${i}]`);
     });
+  }
+
+  /**
+   * A unit named like `docker.service.d/50-opts.conf`: coreos-cloudinit writes its content to
+   * /etc/systemd/system/<name> (/run with `runtime`), creating the directory, which makes it a drop-in of
+   * that unit (CoreOS's own OEM cloud-configs do this). It is a file, not a unit: systemctl refuses to
+   * start or enable it, and coreos-cloudinit stops at that failure. The directory is the system one, where
+   * systemd-networkd does not look for drop-ins of .network/.netdev/.link files.
+   */
+  private checkUnitDropInPath(
+    name: string,
+    unit: string,
+    file: string,
+    u: { at: Pos | undefined; content: { text: string } | undefined; command: { text: string; pos: Pos | undefined } | undefined; enable: { value: boolean | undefined; pos: Pos | undefined } | undefined },
+  ): void {
+    const hasContent = Boolean(u.content?.text);
+    const notAUnit = `it is a drop-in file of ${unit}, not a unit`;
+    if (u.command?.text) {
+      this.add('error', u.command.pos, `cannot ${u.command.text} "${name}": ${notAUnit}; systemd refuses it and coreos-cloudinit stops there. Put "command" on a unit named "${unit}"`);
+    }
+    if (u.enable?.value === true) {
+      this.add('error', u.enable.pos, `cannot enable "${name}": ${notAUnit}; systemd refuses it and coreos-cloudinit stops there. Put "enable" on a unit named "${unit}"`);
+    }
+    if (!hasContent) {
+      this.add('warning', u.at, `"${name}" has no "content" (${notAUnit}): coreos-cloudinit writes nothing`);
+      return;
+    }
+    const suffix = unit.slice(unit.lastIndexOf('.') + 1);
+    if (NETWORKD_SUFFIXES.has(suffix)) {
+      this.add(
+        'error',
+        u.at,
+        `drop-in "${name}" is written under /etc/systemd/system, where systemd-networkd never reads it: write it to /etc/systemd/network/${name} with write_files`,
+      );
+    } else if (!file.endsWith('.conf')) {
+      this.add('error', u.at, `drop-in "${name}" is never read: systemd only loads drop-ins whose name ends in ".conf"`);
+    }
   }
 
   private checkDropIns(items: unknown[], path: string): void {
@@ -421,7 +531,8 @@ class Checker {
     const encoding = this.text(file, 'encoding');
     if (!encoding?.text || !(FILE_ENCODINGS as readonly string[]).includes(encoding.text)) return;
     const content = this.text(file, 'content');
-    const reason = decodeProblem(content?.text ?? '', encoding.text);
+    if (content && !content.bytes) return;
+    const reason = decodeProblem(content?.bytes ?? Buffer.alloc(0), encoding.text);
     if (reason) {
       this.add(
         'error',
@@ -511,12 +622,15 @@ class Checker {
   }
 
   /** A scalar field's text and position (undefined when absent, null or not a scalar). */
-  private text(map: YAMLMap, key: string): { text: string; pos: Pos | undefined } | undefined {
+  private text(map: YAMLMap, key: string): { text: string; bytes: Buffer | undefined; pos: Pos | undefined } | undefined {
     const v = this.value(map, key);
     if (!isScalar(v)) return undefined;
     const info = scalarInfo(v);
     if (info.kind === 'null') return undefined;
-    return { text: info.text, pos: this.pos(v) };
+    // A `!!binary` value is decoded by the YAML decoder: the field holds its bytes, not the base64 text
+    // (none when that base64 is invalid: the file is rejected for it, see scanDecoderFailures).
+    const bytes = info.binary === undefined ? Buffer.from(info.text, 'utf8') : (info.binary ?? undefined);
+    return { text: info.text, bytes, pos: this.pos(v) };
   }
 
   private bool(map: YAMLMap, key: string): { value: boolean | undefined; pos: Pos | undefined } | undefined {
@@ -567,6 +681,9 @@ function cut(s: string): string {
 export function unitNameProblem(name: string): string | undefined {
   const examples = '.service, .socket, .timer, .path, .mount, .target, .network, .netdev, .link';
   if (name.length > 255) return `unit name "${cut(name)}" is longer than 255 characters`;
+  if (name.includes('/')) {
+    return `unit name "${name}" contains "/": a unit is a file name; only a drop-in may be named as a path, "UNIT.d/NAME.conf"`;
+  }
   const dot = name.lastIndexOf('.');
   if (dot <= 0) return `unit name "${name}" has no type suffix: name it like "${name || 'example'}.service" (types: ${examples} …)`;
   const suffix = name.slice(dot + 1);
@@ -580,22 +697,35 @@ export function unitNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Why `content` cannot be decoded with `encoding` the way coreos-cloudinit decodes it, or undefined. */
-function decodeProblem(content: string, encoding: string): string | undefined {
+/**
+ * Why `content` (the field's bytes, after YAML decoding) cannot be decoded with `encoding` the way
+ * coreos-cloudinit decodes it (config/decode.go: Go's base64, then `gzip.NewReader`, which reads only the
+ * header; a broken stream after it is written truncated), or undefined.
+ */
+function decodeProblem(content: Buffer, encoding: string): string | undefined {
   const base64 = encoding.includes('b64') || encoding.includes('base64');
   const gzip = encoding.startsWith('gz');
-  let bytes: Uint8Array;
+  let bytes: Buffer = content;
   if (base64) {
-    const clean = content.replace(/[\r\n]/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) return 'not valid base64';
-    bytes = Buffer.from(clean, 'base64');
-  } else {
-    bytes = Buffer.from(content, 'utf8');
+    const decoded = goBase64(content.toString('latin1'));
+    if (!decoded) return 'not valid base64';
+    bytes = decoded;
   }
-  if (gzip && !(bytes.length >= 10 && bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 8)) {
-    return 'not gzip data';
-  }
+  if (gzip && !isGzipHeader(bytes)) return 'not gzip data';
   return undefined;
+}
+
+/** A gzip member header as Go's gzip.NewReader accepts it: magic, deflate, no reserved flag bits. */
+function isGzipHeader(bytes: Buffer): boolean {
+  return bytes.length >= 10 && bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 8 && (bytes[3]! & 0xe0) === 0;
+}
+
+function invalidKeyMessage(source: string, mapping: boolean): string {
+  const rejects = 'coreos-cloudinit fails with "invalid map key" and rejects the whole file';
+  if (/^\{\s*[^{}:,\s]+\s*\}$/.test(source)) {
+    return `{${source}} is read by YAML as a mapping whose key is the mapping ${source}: ${rejects}; a template placeholder left in? Fill it in, or quote the value`;
+  }
+  return `${mapping ? 'a mapping' : 'a list'}${source ? ` (${source})` : ''} used as a key: ${rejects}; quote the key to make it a string`;
 }
 
 function closest(word: string, candidates: string[]): string | undefined {

@@ -20,6 +20,11 @@ export interface ScalarInfo {
   quoted: boolean;
   /** For bool, int and float. */
   value?: boolean | number;
+  /**
+   * For a `!!binary` scalar: the decoded bytes (`text` is then those bytes read as UTF-8, which is what a Go
+   * string field holds), or null when the base64 is invalid, which makes both decoders reject the file.
+   */
+  binary?: Buffer | null;
 }
 
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
@@ -76,6 +81,10 @@ export function scalarInfo(node: Scalar): ScalarInfo {
   const text = node.source ?? (node.value === null || node.value === undefined ? '' : String(node.value));
   if (node.tag) {
     const short = node.tag.replace(/^tag:yaml\.org,2002:/, '').replace(/^!!/, '');
+    if (short === 'binary') {
+      const binary = goBase64(text);
+      return binary ? { kind: 'string', text: binary.toString('utf8'), quoted: true, binary } : { kind: 'string', text, quoted: true, binary: null };
+    }
     const kind = TAG_KINDS[short] ?? 'string';
     if (kind === 'string') return { kind, text, quoted: true };
     const resolved = resolvePlain(text);
@@ -83,6 +92,17 @@ export function scalarInfo(node: Scalar): ScalarInfo {
   }
   if (node.type !== undefined && node.type !== 'PLAIN') return { kind: 'string', text, quoted: true };
   return resolvePlain(text);
+}
+
+/**
+ * Decodes base64 as Go's `base64.StdEncoding.DecodeString` does (what go-yaml uses for `!!binary` and
+ * coreos-cloudinit for `encoding: base64`): line breaks are skipped, padding is required, anything else
+ * outside the alphabet is an error (undefined).
+ */
+export function goBase64(text: string): Buffer | undefined {
+  const clean = text.replace(/[\r\n]/g, '');
+  if (clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(clean)) return undefined;
+  return Buffer.from(clean, 'base64');
 }
 
 /** "the string \"x\"", "the number 12", … for messages. */
