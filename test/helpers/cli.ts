@@ -168,7 +168,8 @@ export function cliHome(t: TestLike, extraEnv: Record<string, string> = {}): Cli
   for (const [name, text] of [['VBoxManage', VBOXMANAGE], ['virsh', VIRSH]] as const) {
     fs.writeFileSync(path.join(fake.binDir, name), text, { mode: 0o755 });
   }
-  const home = path.join(fake.dir, 'cclab-home');
+  // A test may put the home elsewhere (a tiny tmpfs): the paths below must follow it.
+  const home = extraEnv.CCLAB_HOME ?? path.join(fake.dir, 'cclab-home');
   const env: Record<string, string> = {
     PATH: `${fake.binDir}${path.delimiter}/usr/local/bin${path.delimiter}/usr/bin${path.delimiter}/bin`,
     HOME: fake.dir,
