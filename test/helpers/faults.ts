@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
-import type { CliHome, CliResult } from './cli.js';
+import { cliHome, type CliHome, type CliResult } from './cli.js';
 
 
 /** Exit codes the README's table documents. */
@@ -149,3 +149,40 @@ export function tmpfs(t: Test, size = '512k'): Tmpfs {
   return self;
 }
 
+/**
+ * SIGINT, SIGTERM and SIGHUP at seeded random points of up, down, render and validate. Two test files run
+ * it with different seeds (25 runs each) so each stays inside tap's per-file timeout.
+ */
+export async function signalRuns(t: Test, defaultSeed: number): Promise<void> {
+  const seed = Number(process.env.CCLAB_FAULT_SEED ?? defaultSeed);
+  const runs = Number(process.env.CCLAB_FAULT_RUNS ?? 25);
+  const random = prng(seed);
+  t.comment(`seed ${seed}, ${runs} runs (CCLAB_FAULT_SEED, CCLAB_FAULT_RUNS replay or lengthen them)`);
+  const h = cliHome(t, { FAKE_VAGRANT_UP_DELAY_MS: '400', FAKE_VAGRANT_CLEANUP_MS: '100' });
+  const cfg = path.join(h.fake.dir, 'user-data.yaml');
+  fs.writeFileSync(cfg, '#cloud-config\nhostname: a\n');
+  const commands = [
+    ['up', 'laptop', '--no-wait'],
+    ['up', 'dev', '--workers', '2', '--no-wait'],
+    ['down', 'dev'],
+    ['down', 'laptop'],
+    ['render', 'production', '--workers', '20', '--out', 'out'],
+    ['validate', cfg, cfg, cfg],
+  ];
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (let i = 0; i < runs; i++) {
+    const args = commands[Math.floor(random() * commands.length)]!;
+    const sig = signals[Math.floor(random() * signals.length)]!;
+    const delay = Math.floor(random() * 1500);
+    const label = `#${i} ${args.slice(0, 2).join(' ')} + ${sig} after ${delay} ms`;
+    const p = h.start(args);
+    await new Promise((r) => setTimeout(r, delay));
+    p.child.kill(sig);
+    const r = await p.done;
+    const code = codeOf(r);
+    // Finished before the signal, refused (no such lab: 8), or stopped by it.
+    await invariants(t, h, label, r, { allowed: [0, 8, SIGNAL_CODES[sig]!] });
+    if (code === SIGNAL_CODES[sig] && r.code !== null) t.match(r.stderr, /^error: interrupted/m, `${label}: says it was interrupted`);
+  }
+  await downAll(t, h, 'signals');
+}
