@@ -182,6 +182,23 @@ export class InterruptedError extends CclabError {
   }
 }
 
+/** A lab.json that cannot be read as a manifest: bad JSON, another program's file, a newer schema. */
+export class CorruptManifestError extends CclabError {
+  override readonly kind = 'corrupt-manifest';
+  /** Not a bug in cclab: the lab's state on disk is unusable (same code as an invalid lab). */
+  override readonly exitCode = ExitCode.invalidLab;
+  readonly path: string;
+
+  constructor(path: string, reason: string, details: ErrorDetails = {}) {
+    super(`${path} is not a usable cclab manifest: ${reason}`, details);
+    this.path = path;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), path: this.path };
+  }
+}
+
 /**
  * A file or directory cclab needed could not be read or written: the disk is full, permission is
  * denied, a file stands where a directory must be, the directory vanished. Names the path and a fix.

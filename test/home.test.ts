@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CclabError, NotFoundError, UsageError } from '../src/errors.js';
+import { CclabError, CorruptManifestError, NotFoundError, UsageError } from '../src/errors.js';
 import {
   assertSafeName,
   cclabHome,
@@ -13,7 +13,6 @@ import {
 } from '../src/home/paths.js';
 import {
   atomicWriteFile,
-  CorruptManifestError,
   listLabs,
   parseManifest,
   prepareAtomicWrite,
@@ -145,6 +144,13 @@ t.test('parseManifest accepts what writeManifest writes and refuses a non-tcp Do
     () => parseManifest(JSON.stringify({ ...m, docker: { ...m.docker, endpoint: 'unix:///var/run/docker.sock' } }), '/x/lab.json'),
     { message: /docker must have .* tcp:\/\/ endpoint/ },
   );
+});
+
+t.test('a manifest written by an older cclab (with options and discovery fields) still reads', async (t) => {
+  const m = makeManifest('dev', 'dev');
+  const old = parseManifest(JSON.stringify({ ...m, options: {}, discovery: 'https://discovery.etcd.io/x' }), '/x/lab.json', 'dev');
+  t.equal(old.name, 'dev');
+  t.same(old.machines, plain(m).machines);
 });
 
 t.test('listLabs lists every lab, a broken one with its error, in name order', async (t) => {

@@ -3,7 +3,8 @@
  * line of Vagrant output is about, how two labs differ, and a lab's state from its machines'.
  */
 import t from 'tap';
-import { SHARED_WORK_DONE, machineOfLine, planBoot, runBootPlan, runBounded } from '../src/pipeline/boot.js';
+import { SHARED_WORK_DONE, planBoot, runBootPlan, runBounded } from '../src/pipeline/boot.js';
+import { machineOfLine } from '../src/vagrant/parse.js';
 import { summariseState } from '../src/pipeline/lifecycle.js';
 import { labDifferences } from '../src/pipeline/up.js';
 import { resolveLab, type LabOverrides } from '../src/lab/resolve.js';

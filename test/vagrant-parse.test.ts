@@ -4,10 +4,9 @@ import {
   VagrantParseError,
   compareVersion,
   displayLines,
-  findHostPort,
   hintForOutput,
   humanizeMachineReadable,
-  lineMachine,
+  machineOfLine,
   machineReadableError,
   parseBoxList,
   parseMachineReadable,
@@ -102,12 +101,10 @@ t.test('parsePort: forwarded ports as Vagrant reports them', async (t) => {
     { guest: 22, host: 2222 },
     { guest: 2375, host: 2375 },
   ]);
-  t.equal(findHostPort(ports, 2375), 2375);
-  t.equal(findHostPort(ports, 2379), undefined);
 });
 
 t.test('parsePort: a port moved by auto_correct', async (t) => {
-  t.equal(findHostPort(parsePort(fixture('port-moved.stub-provider.txt')), 2375), 2377);
+  t.same(parsePort(fixture('port-moved.stub-provider.txt')).find((p) => p.guest === 2375)?.host, 2377);
 });
 
 t.test('parsePort rejects a record that is not a pair of ports', async (t) => {
@@ -209,11 +206,12 @@ t.test('displayLines splits progress rewrites and drops terminal escapes', async
   t.same(displayLines('\x1b[0;31mred\x1b[0m\n'), ['red']);
 });
 
-t.test('lineMachine names the machine of a vagrant up line', async (t) => {
-  t.equal(lineMachine("==> etcd-01: Importing base box 'flatcar-stable'..."), 'etcd-01');
-  t.equal(lineMachine('    worker-01: SSH address: 127.0.0.1:2201'), 'worker-01');
-  t.equal(lineMachine("Bringing machine 'etcd-01' up with 'virtualbox' provider..."), undefined);
-  t.equal(lineMachine('Timed out while waiting for the machine to boot. This means that'), undefined);
+t.test('machineOfLine names the machine of a vagrant up line', async (t) => {
+  const names = ['etcd-01', 'worker-01'];
+  t.equal(machineOfLine("==> etcd-01: Importing base box 'flatcar-stable'...", names), 'etcd-01');
+  t.equal(machineOfLine('    worker-01: SSH address: 127.0.0.1:2201', names), 'worker-01');
+  t.equal(machineOfLine("Bringing machine 'etcd-01' up with 'virtualbox' provider...", names), undefined);
+  t.equal(machineOfLine('Timed out while waiting for the machine to boot. This means that', names), undefined);
 });
 
 t.test('hintForOutput on real failures', async (t) => {

@@ -3,7 +3,7 @@ import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { makeDirectorySync } from '../home/errno.js';
-import { USER_DATA_DIR } from '../home/paths.js';
+import { USER_DATA_DIR } from '../render/layout.js';
 import type { Context } from '../context.js';
 import type { Target } from '../render/cloudconfig.js';
 import { planLab } from '../render/plan.js';

@@ -4,8 +4,6 @@ import { UsageError } from '../errors.js';
 
 /** `cclab check` waits this long by default. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
-/** The health check at the end of `cclab up` waits this long by default. */
-export const DEFAULT_UP_TIMEOUT_MS = 60_000;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CclabError, NotFoundError, ExitCode, fileSystemError } from '../errors.js';
+import { CclabError, CorruptManifestError, NotFoundError, fileSystemError } from '../errors.js';
 import type { ErrorDetails } from '../errors.js';
 import type { Lab, Role } from '../lab/types.js';
 import { ARCHITECTURES, OSES, PROVIDERS } from '../lab/types.js';
@@ -66,31 +66,10 @@ export interface Manifest {
   createdAt: string;
   updatedAt: string;
   state: LabState;
-  /** The normalised inputs the lab was made from, compared on re-run. */
-  options: Record<string, unknown>;
   lab: Lab;
   machines: ManifestMachine[];
   docker?: DockerEndpoint;
-  /** A discovery token URL, fetched once and reused. */
-  discovery?: string;
   lastError?: LastError;
-}
-
-/** A lab.json that cannot be read as a manifest: bad JSON, another program's file, a newer schema. */
-export class CorruptManifestError extends CclabError {
-  override readonly kind = 'corrupt-manifest';
-  /** Not a bug in cclab: the lab's state on disk is unusable (same code as an invalid lab). */
-  override readonly exitCode = ExitCode.invalidLab;
-  readonly path: string;
-
-  constructor(path: string, reason: string, details: ErrorDetails = {}) {
-    super(`${path} is not a usable cclab manifest: ${reason}`, details);
-    this.path = path;
-  }
-
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), path: this.path };
-  }
 }
 
 /** One entry of listLabs(): a lab whose manifest was read, or a directory that could not be. */
@@ -167,7 +146,6 @@ export function parseManifest(text: string, path: string, expectedName?: string)
   need(isString(data.createdAt), 'createdAt must be a string');
   need(isString(data.updatedAt), 'updatedAt must be a string');
   need(oneOf(LAB_STATES, data.state), `state must be one of ${LAB_STATES.join(', ')}`);
-  need(isObject(data.options), 'options must be an object');
   need(isObject(data.lab) && isString(data.lab.name) && Array.isArray(data.lab.machines), 'lab must be a resolved lab (name, machines…)');
   if (Array.isArray(data.machines)) {
     data.machines.forEach((m, i) => {
@@ -188,7 +166,6 @@ export function parseManifest(text: string, path: string, expectedName?: string)
       'docker must have machine, guestPort, hostPort and a tcp:// endpoint',
     );
   }
-  need(data.discovery === undefined || isString(data.discovery), 'discovery must be a string');
   need(
     data.lastError === undefined || (isObject(data.lastError) && isString(data.lastError.message) && isString(data.lastError.at)),
     'lastError must have message and at',

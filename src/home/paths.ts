@@ -18,6 +18,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { USER_DATA_DIR, userDataPath } from '../render/layout.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -25,7 +26,6 @@ export const LABS_DIR = 'labs';
 export const MANIFEST_FILE = 'lab.json';
 export const LOCK_FILE = 'lock';
 export const VAGRANTFILE = 'Vagrantfile';
-export const USER_DATA_DIR = 'user-data';
 
 /** The files of one lab directory. */
 export interface LabPaths {
@@ -83,7 +83,7 @@ export function labPathsIn(dir: string): LabPaths {
 /** `<dir>/user-data/<machine>.yaml`. */
 export function userDataFile(dir: string, machine: string): string {
   assertSafeName('machine', machine);
-  return join(dir, USER_DATA_DIR, `${machine}.yaml`);
+  return join(dir, userDataPath(machine));
 }
 
 /**

@@ -66,12 +66,6 @@ export async function runBounded<T>(items: T[], limit: number, worker: (item: T)
   if (signal?.aborted) throw signal.reason;
 }
 
-/** Which machine a line of Vagrant output is about (`==> etcd-01: …` or `    etcd-01: …`). */
-export function machineOfLine(line: string, machines: readonly string[]): string | undefined {
-  const m = /^(?:==> |\s+)([A-Za-z0-9._-]+): /.exec(line);
-  return m && machines.includes(m[1]!) ? m[1] : undefined;
-}
-
 /**
  * Runs a boot plan: `first` alone until `sharedWorkDone` (or until it finishes), then the rest,
  * at most `plan.concurrency` at a time, while `first` goes on. A first step that fails before its

@@ -1,7 +1,8 @@
 /** `down`, `halt`, `status`, `ls`: the rest of a lab's life, over the injected store and driver. */
 import { orderly, type Context } from '../context.js';
 import { NotFoundError, UsageError } from '../errors.js';
-import { CorruptManifestError, type Manifest } from '../home/manifest.js';
+import { CorruptManifestError } from '../errors.js';
+import type { Manifest } from '../home/manifest.js';
 import type { MachineStatus, VagrantDriver } from '../vagrant/driver.js';
 import type { LabStore } from './store.js';
 

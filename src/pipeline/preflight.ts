@@ -3,9 +3,10 @@
  * has the real ones), so every rule is testable without VirtualBox. Each failed check says how to fix it.
  */
 import type { Lab, Provider } from '../lab/types.js';
+import { compareVersion } from '../vagrant/parse.js';
 import { VIRTUALBOX_ALLOWED, contains, formatCidr, hostAt, interfaceNetwork, overlaps, parseCidr, type Cidr } from '../lab/net.js';
 
-export const MIN_VAGRANT = [2, 2, 5] as const;
+export const MIN_VAGRANT = { major: 2, minor: 2, patch: 5 } as const;
 
 export interface HostInterface {
   name: string;
@@ -69,16 +70,10 @@ export interface PreflightOptions {
   existing?: boolean;
 }
 
-export function parseVersion(text: string): number[] | undefined {
+/** The release numbers in what the probe reported ("2.3.4"), or undefined when it holds none. */
+function releaseOf(text: string): { major: number; minor: number; patch: number } | undefined {
   const m = /(\d+)\.(\d+)\.(\d+)/.exec(text);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-export function versionAtLeast(v: number[], min: readonly number[]): boolean {
-  for (let i = 0; i < min.length; i++) {
-    if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
-  }
-  return true;
+  return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
 }
 
 /**
@@ -118,11 +113,11 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
       fix: 'install Vagrant ≥ 2.2.5 (Debian/Ubuntu: apt-get install vagrant; elsewhere the HashiCorp packages)',
     });
   } else {
-    const v = parseVersion(version.value);
-    const ok = v !== undefined && versionAtLeast(v, MIN_VAGRANT);
+    const v = releaseOf(version.value);
+    const ok = v !== undefined && compareVersion(v, MIN_VAGRANT) >= 0;
     checks.push(
       ok
-        ? { check: 'vagrant', ok, message: `Vagrant ${v!.join('.')}` }
+        ? { check: 'vagrant', ok, message: `Vagrant ${v!.major}.${v!.minor}.${v!.patch}` }
         : { check: 'vagrant', ok, message: `Vagrant ${version.value.trim()} is older than 2.2.5, which Flatcar's boxes need`, fix: 'upgrade Vagrant to 2.2.5 or later' },
     );
   }

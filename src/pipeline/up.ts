@@ -7,11 +7,12 @@
 import { orderly, type Context } from '../context.js';
 import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
-import { USER_DATA_DIR } from '../home/paths.js';
+import { USER_DATA_DIR } from '../render/layout.js';
 import type { Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
-import { SHARED_WORK_DONE, machineOfLine, planBoot, runBootPlan } from './boot.js';
+import { SHARED_WORK_DONE, planBoot, runBootPlan } from './boot.js';
+import { machineOfLine } from '../vagrant/parse.js';
 import { runPreflight, type PreflightCheck, type Probes } from './preflight.js';
 import { liveProgress, taskList } from './progress.js';
 import { printable } from '../output/printable.js';
@@ -146,11 +147,9 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
         createdAt,
         updatedAt: now().toISOString(),
         state: 'booting',
-        options: {},
         lab,
         machines: lab.machines.map((m) => ({ name: m.name, role: m.role, ip: m.ip, state: running.has(m.name) ? 'running' : created.has(m.name) ? 'created' : 'not_created' })),
         docker: saved?.docker,
-        discovery: saved?.discovery,
       };
       manifest = current;
       await deps.store.write(current);

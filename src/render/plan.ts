@@ -1,7 +1,8 @@
 /** A resolved lab → the files that make it (pure). */
 import type { Lab } from '../lab/types.js';
 import { buildCloudConfig, serializeCloudConfig, type Target } from './cloudconfig.js';
-import { renderVagrantfile, userDataPath } from './vagrantfile.js';
+import { userDataPath } from './layout.js';
+import { renderVagrantfile } from './vagrantfile.js';
 
 export interface PlannedFile {
   /** Relative to the output directory. */

@@ -181,11 +181,6 @@ export function portsUnsupported(text: string): boolean {
   return /does not support listing forwarded ports/.test(humanizeMachineReadable(text));
 }
 
-/** The host port that guest port `guest` is forwarded to, if any. */
-export function findHostPort(ports: ForwardedPort[], guest: number): number | undefined {
-  return ports.find((p) => p.guest === guest)?.host;
-}
-
 function toPort(s: string | undefined): number | undefined {
   if (s === undefined || !/^\d{1,5}$/.test(s)) return undefined;
   const n = Number(s);
@@ -315,7 +310,7 @@ export function parsePluginList(text: string): Plugin[] {
   return plugins;
 }
 
-export interface Box {
+export interface InstalledBox {
   name: string;
   provider: string;
   version: string;
@@ -323,8 +318,8 @@ export interface Box {
   architecture?: string;
 }
 
-export function parseBoxList(text: string): Box[] {
-  const boxes: Box[] = [];
+export function parseBoxList(text: string): InstalledBox[] {
+  const boxes: InstalledBox[] = [];
   for (const r of parseMachineReadable(text)) {
     const value = r.data[0] ?? '';
     if (r.type === 'box-name') {
@@ -358,10 +353,10 @@ export function displayLines(text: string): string[] {
     .filter((l) => l.trim() !== '');
 }
 
-/** The machine a `==> NAME: …` or `    NAME: …` line of `vagrant up` is about. */
-export function lineMachine(line: string): string | undefined {
-  const m = /^(?:==> |\s{4})([A-Za-z0-9][A-Za-z0-9_.-]*): /.exec(line);
-  return m?.[1];
+/** Which of `machines` a line of Vagrant output is about (`==> etcd-01: …` or `    etcd-01: …`). */
+export function machineOfLine(line: string, machines: readonly string[]): string | undefined {
+  const m = /^(?:==> |\s+)([A-Za-z0-9._-]+): /.exec(line);
+  return m && machines.includes(m[1]!) ? m[1] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ export function makeManifest(name: string, architecture: Architecture, extra: Pa
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     state: 'running',
-    options: { architecture },
     lab,
     machines: lab.machines.map((m) => ({ name: m.name, role: m.role, ip: m.ip, state: 'running' })),
     ...(docker
