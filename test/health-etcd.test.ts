@@ -8,7 +8,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { fetchHttpGet } from '../src/health/http.js';
 import { formatHuman } from '../src/health/report.js';
-import { runHealthChecks, type RunOptions } from '../src/health/run.js';
+import { runHealthChecks, type HealthRunOptions } from '../src/health/run.js';
 import type { HealthTargets, ProxyTarget } from '../src/health/targets.js';
 import type { HealthReport } from '../src/health/types.js';
 import type { ExecResult, RemoteExec } from '../src/transport.js';
@@ -42,11 +42,11 @@ function memberTargets(cluster: EtcdCluster, proxies: ProxyTarget[] = []): Healt
 }
 
 /** Expecting health: a generous deadline (the run ends as soon as all is healthy). */
-const untilHealthy: RunOptions = { timeoutMs: 20_000, pollIntervalMs: 100 };
+const untilHealthy: HealthRunOptions = { timeoutMs: 20_000, pollIntervalMs: 100 };
 /** Expecting a failure: the run polls until this deadline, then reports the last attempt. */
-const briefly: RunOptions = { timeoutMs: 1000, pollIntervalMs: 100 };
+const briefly: HealthRunOptions = { timeoutMs: 1000, pollIntervalMs: 100 };
 
-const check = (targets: HealthTargets, opts: RunOptions, remote?: RemoteExec): Promise<HealthReport> =>
+const check = (targets: HealthTargets, opts: HealthRunOptions, remote?: RemoteExec): Promise<HealthReport> =>
   runHealthChecks(targets, opts, { http: fetchHttpGet, remote });
 
 if (requireBinaries(t, ['etcd', 'curl'])) {

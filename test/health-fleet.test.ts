@@ -6,7 +6,7 @@
 import t from 'tap';
 import { fetchHttpGet } from '../src/health/http.js';
 import { formatHuman } from '../src/health/report.js';
-import { runHealthChecks, type RunOptions } from '../src/health/run.js';
+import { runHealthChecks, type HealthRunOptions } from '../src/health/run.js';
 import type { FleetMachineTarget, HealthTargets } from '../src/health/targets.js';
 import type { HealthReport } from '../src/health/types.js';
 import { startEtcdCluster } from './helpers/etcd.js';
@@ -20,8 +20,8 @@ const lab: FleetMachineTarget[] = [
   { machine: 'services-01', ip: '192.168.57.121', metadata: { role: 'services', zone: 'a' } },
 ];
 
-const untilHealthy: RunOptions = { timeoutMs: 10_000, pollIntervalMs: 100 };
-const briefly: RunOptions = { timeoutMs: 800, pollIntervalMs: 100 };
+const untilHealthy: HealthRunOptions = { timeoutMs: 10_000, pollIntervalMs: 100 };
+const briefly: HealthRunOptions = { timeoutMs: 800, pollIntervalMs: 100 };
 
 if (requireBinaries(t, ['etcd'])) {
   const etcd = await startEtcdCluster(t, ['etcd-01']);
@@ -32,7 +32,7 @@ if (requireBinaries(t, ['etcd'])) {
     fleet: { mode: 'machines', machines: lab, registryUrls },
     docker: undefined,
   });
-  const check = (tg: HealthTargets, opts: RunOptions, onProgress?: (r: HealthReport) => void) =>
+  const check = (tg: HealthTargets, opts: HealthRunOptions, onProgress?: (r: HealthReport) => void) =>
     runHealthChecks(tg, { ...opts, ...(onProgress ? { onProgress } : {}) }, { http: fetchHttpGet });
   const register = (m: FleetMachineTarget, overrides: { ip?: string; metadata?: Record<string, string>; ttl?: number } = {}) =>
     registerFleetMachine(url, machineState(overrides.ip ?? m.ip, overrides.metadata ?? m.metadata), overrides.ttl ?? 30);

@@ -9,7 +9,7 @@ import { judgeFleet, parseFleetRegistry, readRegistry } from '../src/health/chec
 import { judgeProxy } from '../src/health/checks/proxy.js';
 import { judgeDocker } from '../src/health/checks/docker.js';
 import { judge } from '../src/health/policy.js';
-import { formatHuman, formatJson } from '../src/health/report.js';
+import { formatHuman, formatHealthJson } from '../src/health/report.js';
 import type { EtcdTargets, FleetTargets, HealthTargets } from '../src/health/targets.js';
 import type { Fetched, MemberObservation } from '../src/health/types.js';
 
@@ -393,7 +393,7 @@ t.test('report: the human and JSON forms of a whole lab (output contract)', asyn
       '',
     ].join('\n'),
   );
-  const doc = JSON.parse(formatJson(report));
+  const doc = JSON.parse(formatHealthJson(report));
   t.same(Object.keys(doc), ['healthy', 'etcd', 'proxies', 'fleet', 'docker', 'checks']);
   t.same(doc.etcd, { verdict: 'degraded', reason: 'etcd-02 is down', expected: 3, down: ['etcd-02'], noQuorum: [] });
   t.same(doc.fleet, { verdict: 'unhealthy', reason: 'fleet sees 10.0.2.15 for worker-02', registered: 2, expected: 2 });

@@ -9,8 +9,8 @@
 import type { Context } from '../context.js';
 import { UnhealthyError, UsageError } from '../errors.js';
 import { DEFAULT_CHECK_TIMEOUT_MS, formatDuration, parseDuration } from '../health/duration.js';
-import { formatHuman, formatJson, summary, toJson } from '../health/report.js';
-import type { RunOptions } from '../health/run.js';
+import { formatHuman, formatHealthJson, summary, toJson } from '../health/report.js';
+import type { HealthRunOptions } from '../health/run.js';
 import { endpointTargets, labTargets, type HealthTargets } from '../health/targets.js';
 import type { HealthReport } from '../health/types.js';
 import type { Lab } from '../lab/types.js';
@@ -98,14 +98,14 @@ function runLab(
 async function runTargets(targets: HealthTargets, timeoutMs: number, signal: AbortSignal, deps: CheckDeps): Promise<HealthReport> {
   const { runHealthChecks } = await import('../health/run.js');
   const http = deps.http ?? (await import('../health/http.js')).fetchHttpGet;
-  const runOpts: RunOptions = { timeoutMs, signal };
+  const runOpts: HealthRunOptions = { timeoutMs, signal };
   if (deps.requestTimeoutMs !== undefined) runOpts.requestTimeoutMs = deps.requestTimeoutMs;
   if (deps.pollIntervalMs !== undefined) runOpts.pollIntervalMs = deps.pollIntervalMs;
   return runHealthChecks(targets, runOpts, { http, remote: deps.remote });
 }
 
 function print(report: HealthReport, json: boolean, ctx: Context): void {
-  ctx.io.out(json ? formatJson(report) : formatHuman(report));
+  ctx.io.out(json ? formatHealthJson(report) : formatHuman(report));
 }
 
 function unhealthy(report: HealthReport, timeoutMs: number): UnhealthyError {

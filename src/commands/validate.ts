@@ -16,7 +16,7 @@ import { OSES } from '../lab/types.js';
 import { validateCloudConfig, type Diagnostic, type TargetOs } from '../validate/cloudconfig.js';
 import {
   buildReport,
-  formatJson,
+  formatValidationJson,
   formatReport,
   formatSummary,
   type FileReport,
@@ -45,7 +45,7 @@ export async function run(opts: ValidateCommandOptions, ctx: Context): Promise<V
   }
   const report = buildReport(files);
 
-  ctx.io.out(opts.json === true ? formatJson(report) : formatReport(report));
+  ctx.io.out(opts.json === true ? formatValidationJson(report) : formatReport(report));
   ctx.io.err(`${formatSummary(report)}\n`);
 
   if (report.errors > 0) {

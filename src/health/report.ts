@@ -56,7 +56,7 @@ export function toJson(report: HealthReport): Record<string, unknown> {
   };
 }
 
-export function formatJson(report: HealthReport): string {
+export function formatHealthJson(report: HealthReport): string {
   return JSON.stringify(toJson(report), null, 2) + '\n';
 }
 

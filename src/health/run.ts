@@ -24,7 +24,7 @@ import type { Fetched, HealthReport, Observations } from './types.js';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 export const DEFAULT_POLL_INTERVAL_MS = 300;
 
-export interface RunOptions {
+export interface HealthRunOptions {
   /** How long to keep polling for a healthy result. */
   timeoutMs: number;
   /** Limit of each single request. */
@@ -51,7 +51,7 @@ interface Probe {
   answered: boolean;
 }
 
-export async function runHealthChecks(targets: HealthTargets, opts: RunOptions, deps: RunDeps): Promise<HealthReport> {
+export async function runHealthChecks(targets: HealthTargets, opts: HealthRunOptions, deps: RunDeps): Promise<HealthReport> {
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const interval = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   if (opts.signal?.aborted) throw interrupted();

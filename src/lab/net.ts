@@ -1,5 +1,5 @@
 /** IPv4 arithmetic for lab subnets (pure). */
-import { printable } from './printable.js';
+import { quoted } from './shown.js';
 
 export interface Cidr {
   network: number;
@@ -19,11 +19,6 @@ export function ipToInt(ip: string): number {
 
 export function intToIp(n: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
-}
-
-/** `text` quoted for a message: control characters escaped, length capped (it may be anything). */
-function quoted(text: string): string {
-  return `"${printable(text)}"`;
 }
 
 /** Parses `a.b.c.d/p`; returns an error message instead of throwing. */

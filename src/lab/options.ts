@@ -22,7 +22,7 @@ import { ARCHITECTURE_RULES } from './architectures.js';
 import { UsageError } from '../errors.js';
 import type { LabValues } from './defaults.js';
 import { FIRST_HOST_OFFSET, formatCidr, isIpv4, machineCapacity } from './net.js';
-import { printable } from './printable.js';
+import { shown } from './shown.js';
 import { ARCHITECTURES, CHANNELS, LIBVIRT_DRIVERS, OSES, PROVIDERS, REBOOT_STRATEGIES } from './types.js';
 
 export { ARCHITECTURES, OSES };
@@ -85,7 +85,7 @@ export const LAB_OPTIONS = [
     flag: { name: 'name', type: 'string', describe: 'Lab name (default: the architecture)' },
     rule: (v, r) => {
       if (!LAB_NAME.test(v.name)) {
-        r.bad('name', `"${printable(v.name)}" is not a valid lab name: use 1–32 lower-case letters, digits and inner hyphens (e.g. dev-2)`);
+        r.bad('name', `"${shown(v.name)}" is not a valid lab name: use 1–32 lower-case letters, digits and inner hyphens (e.g. dev-2)`);
       }
     },
   },
@@ -100,7 +100,7 @@ export const LAB_OPTIONS = [
     file: 'string',
     flag: { name: 'channel', type: 'string', describe: 'Release channel (default stable)' },
     rule: (v, r) => {
-      if (!CHANNELS[v.os].includes(v.channel)) r.bad('channel', `"${printable(v.channel)}" is not a ${v.os} channel (${CHANNELS[v.os].join(', ')})`);
+      if (!CHANNELS[v.os].includes(v.channel)) r.bad('channel', `"${shown(v.channel)}" is not a ${v.os} channel (${CHANNELS[v.os].join(', ')})`);
     },
   },
   {
@@ -109,7 +109,7 @@ export const LAB_OPTIONS = [
     flag: { name: 'provider', choices: PROVIDERS, describe: 'Vagrant provider (default $VAGRANT_DEFAULT_PROVIDER, else virtualbox)' },
     rule: (v, r) => {
       if (v.unsupportedDefaultProvider !== undefined) {
-        const given = printable(v.unsupportedDefaultProvider);
+        const given = shown(v.unsupportedDefaultProvider);
         r.bad('provider', `VAGRANT_DEFAULT_PROVIDER is "${given}", which cclab does not support (${PROVIDERS.join(', ')}); pass --provider`);
       }
     },
@@ -148,14 +148,14 @@ export const LAB_OPTIONS = [
     file: 'string',
     flag: { name: 'gateway', type: 'string', describe: 'Gateway for --target bare-metal (default .1 of the subnet)', only: 'render' },
     rule: (v, r) => {
-      if (v.spec.gateway !== undefined && !isIpv4(v.spec.gateway)) r.bad('gateway', `"${printable(v.spec.gateway)}" is not an IPv4 address`);
+      if (v.spec.gateway !== undefined && !isIpv4(v.spec.gateway)) r.bad('gateway', `"${shown(v.spec.gateway)}" is not an IPv4 address`);
     },
   },
   {
     key: 'dns',
     file: 'strings',
     flag: { name: 'dns', type: 'string', array: true, describe: 'DNS servers for --target bare-metal', only: 'render' },
-    rule: (v, r) => v.dns.forEach((d, i) => isIpv4(d) || r.bad(`dns[${i}]`, `"${printable(d)}" is not an IPv4 address`)),
+    rule: (v, r) => v.dns.forEach((d, i) => isIpv4(d) || r.bad(`dns[${i}]`, `"${shown(d)}" is not an IPv4 address`)),
   },
   {
     key: 'metadata',
@@ -163,10 +163,10 @@ export const LAB_OPTIONS = [
     flag: { name: 'metadata', type: 'string', array: true, describe: 'Extra fleet metadata k=v (repeatable)', parse: parseMetadataFlags },
     rule: (v, r) => {
       for (const [k, value] of v.metadata) {
-        if (!META_KEY.test(k)) r.bad(`metadata.${printable(k)}`, 'fleet metadata keys are letters, digits, ".", "_" and "-" (fleet joins pairs as k=v,k=v)');
+        if (!META_KEY.test(k)) r.bad(`metadata.${shown(k)}`, 'fleet metadata keys are letters, digits, ".", "_" and "-" (fleet joins pairs as k=v,k=v)');
         else if (k === 'role') r.bad('metadata.role', 'role is set by the architecture (services, worker, etcd); choose another key');
         else if (!META_VALUE.test(value)) {
-          r.bad(`metadata.${k}`, `"${printable(value)}" cannot be fleet metadata: use letters, digits and . _ : / @ + - (no commas, "=", spaces or quotes)`);
+          r.bad(`metadata.${k}`, `"${shown(value)}" cannot be fleet metadata: use letters, digits and . _ : / @ + - (no commas, "=", spaces or quotes)`);
         }
       }
     },
@@ -176,7 +176,7 @@ export const LAB_OPTIONS = [
     file: 'string',
     flag: { name: 'box', type: 'string', describe: 'Vagrant box name (default <os>-<channel>)' },
     rule: (v, r) => {
-      if (!BOX_NAME.test(v.box.name)) r.bad('box.name', `"${printable(v.box.name)}" is not a Vagrant box name (letters, digits, . _ - /)`);
+      if (!BOX_NAME.test(v.box.name)) r.bad('box.name', `"${shown(v.box.name)}" is not a Vagrant box name (letters, digits, . _ - /)`);
     },
   },
   {
@@ -186,7 +186,7 @@ export const LAB_OPTIONS = [
     rule: (v, r) => {
       const version = v.box.version;
       if (version !== undefined && !BOX_VERSION.test(version)) {
-        r.bad('box.version', `"${printable(version)}" is not a Vagrant version constraint such as ">= 3815.2.0"`);
+        r.bad('box.version', `"${shown(version)}" is not a Vagrant version constraint such as ">= 3815.2.0"`);
       }
     },
   },
@@ -273,7 +273,7 @@ export const LAB_OPTIONS = [
       for (const key of v.sshKeys) {
         const content = key.content.trim();
         if (!SSH_KEY.test(content) || content.length > 16384) {
-          r.bad('sshKeys', `${printable(key.source)} is not one OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+          r.bad('sshKeys', `${shown(key.source)} is not one OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
         }
       }
     },
@@ -401,14 +401,14 @@ function checkCounts(v: LabValues, r: Report): void {
 function checkGroup(key: 'group' | 'servicesGroup' | 'workersGroup') {
   return (v: LabValues, r: Report): void => {
     const value = v.spec.update?.[key];
-    if (value !== undefined && !GROUP.test(value)) r.bad(`update.${key}`, `"${printable(value)}" is not a valid update group (letters, digits, ".", "_", "-")`);
+    if (value !== undefined && !GROUP.test(value)) r.bad(`update.${key}`, `"${shown(value)}" is not a valid update group (letters, digits, ".", "_", "-")`);
   };
 }
 
 function checkCpuWord(key: 'cpuMode' | 'cpuModel', what: string) {
   return (v: LabValues, r: Report): void => {
     const value = v.spec.libvirt?.[key];
-    if (value !== undefined && !CPU_WORD.test(value)) r.bad(`libvirt.${key}`, `"${printable(value)}" is not a libvirt CPU ${what}`);
+    if (value !== undefined && !CPU_WORD.test(value)) r.bad(`libvirt.${key}`, `"${shown(value)}" is not a libvirt CPU ${what}`);
   };
 }
 
@@ -420,6 +420,6 @@ function checkUrl(path: string, value: string, schemes: string[], r: Report): vo
     u = undefined;
   }
   if (!u || !schemes.includes(u.protocol) || /[\s"'\\`\0]|\p{Cs}/u.test(value)) {
-    r.bad(path, `"${printable(value)}" is not a ${schemes.map((s) => s.replace(':', '')).join('/')} URL`);
+    r.bad(path, `"${shown(value)}" is not a ${schemes.map((s) => s.replace(':', '')).join('/')} URL`);
   }
 }

@@ -21,11 +21,11 @@ import {
   parseVersion,
   portsUnsupported,
 } from './parse.js';
-import type { Box, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
+import type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
 import { registerChild } from './children.js';
 import { quoteCommand } from './quote.js';
 
-export type { Box, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
+export type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
 
 /** Options every long-running Vagrant command takes. */
 export interface RunControl {
@@ -35,7 +35,7 @@ export interface RunControl {
   onLine?: (line: string) => void;
 }
 
-export interface UpOptions extends RunControl {
+export interface VagrantUpOptions extends RunControl {
   /** Machines to bring up, in order; all of them when absent or empty. */
   machines?: string[];
   provider: string;
@@ -51,7 +51,7 @@ export interface VagrantDriver {
   /** `vagrant status --machine-readable [MACHINES]` in the lab directory. */
   status(cwd: string, machines?: string[]): Promise<MachineStatus[]>;
   /** `vagrant up [MACHINES] --provider P [--parallel|--no-parallel]`. */
-  up(cwd: string, opts: UpOptions): Promise<void>;
+  up(cwd: string, opts: VagrantUpOptions): Promise<void>;
   /** `vagrant halt [MACHINES]`. */
   halt(cwd: string, machines?: string[], opts?: RunControl): Promise<void>;
   /** `vagrant destroy -f [MACHINES]`. */
@@ -67,7 +67,7 @@ export interface VagrantDriver {
   /** `vagrant validate [-p]`; throws CommandError with Vagrant's message when invalid. */
   validate(cwd: string, opts?: { ignoreProvider?: boolean }): Promise<void>;
   /** `vagrant box list --machine-readable`. */
-  boxList(): Promise<Box[]>;
+  boxList(): Promise<InstalledBox[]>;
   /** `vagrant plugin list --machine-readable`. */
   pluginList(): Promise<Plugin[]>;
   /**

@@ -49,6 +49,6 @@ export function formatSummary(report: ValidationReport): string {
   return `${plural(report.files.length, 'file')}: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}`;
 }
 
-export function formatJson(report: ValidationReport): string {
+export function formatValidationJson(report: ValidationReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
