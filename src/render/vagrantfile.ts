@@ -8,11 +8,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { Lab } from '../lab/types.js';
+import { userDataPath } from './layout.js';
 import { rubyLiteral } from './ruby.js';
 
 export const VAGRANTFILE_TEMPLATE = fileURLToPath(new URL('../../Vagrantfile.hbs', import.meta.url));
 
-let compiled: HandlebarsTemplateDelegate | undefined;
+let compiled: HandlebarsTemplateDelegate<VagrantfileData> | undefined;
 
 /**
  * Compiles a Vagrantfile template. Handlebars' strict mode only checks plain `{{path}}` mustaches,
@@ -36,13 +37,11 @@ export function compileVagrantfileTemplate(source: string): HandlebarsTemplateDe
   return hb.compile(source, { noEscape: true, strict: true });
 }
 
-function compile(): HandlebarsTemplateDelegate {
+function compile(): HandlebarsTemplateDelegate<VagrantfileData> {
   compiled ??= compileVagrantfileTemplate(readFileSync(VAGRANTFILE_TEMPLATE, 'utf8'));
   return compiled;
 }
 
-export const USER_DATA_DIR = 'user-data';
-export const userDataPath = (machine: string) => `${USER_DATA_DIR}/${machine}.yaml`;
 
 export function provisionScript(lab: Lab, uploadsFleetd: boolean): string {
   const dir = lab.os === 'coreos' ? '/var/lib/coreos-vagrant' : '/var/lib/flatcar-vagrant';
@@ -61,16 +60,56 @@ export function renderVagrantfile(lab: Lab, opts: VagrantfileOptions): string {
   return compile()(vagrantfileData(lab, opts));
 }
 
+/**
+ * Everything Vagrantfile.hbs can place, and nothing else: the template sees this object, not the
+ * lab, so a field it uses is declared here with its type. Optional values are `false`, never
+ * undefined (the block helpers refuse undefined, so a misspelt field in the template fails loudly).
+ */
+export interface VagrantfileData {
+  lab: Pick<Lab, 'name' | 'architecture' | 'os' | 'channel' | 'memory' | 'cpus'> & {
+    box: { name: string; url: string | false; version: string | false };
+    libvirt: Pick<Lab['libvirt'], 'driver' | 'managementNetwork'>;
+    docker: Lab['docker'];
+  };
+  /** The cclab version named in the header comment. */
+  version: string;
+  /** Absolute path of a local fleetd uploaded to every machine, or false. */
+  fleetd: string | false;
+  /** The shell line each machine's shell provisioner runs. */
+  provisionScript: string;
+  libvirtCpu: { mode: string; model: string | false } | false;
+  libvirtNetworkName: string;
+  libvirtManagementName: string;
+  libvirtPrefix: string;
+  machines: {
+    name: string;
+    ip: string;
+    vmName: string;
+    dockerHostPort: number | false;
+    /** The machine's config, relative to the Vagrantfile. */
+    userData: string;
+  }[];
+}
+
 /** The finished values the template places (every derived value computed here, none in the template). */
-export function vagrantfileData(lab: Lab, opts: VagrantfileOptions) {
+export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): VagrantfileData {
   // A local fleetd (lab.fleet.localFile, an absolute path by now) is uploaded instead of downloaded.
   const fleetd = lab.os === 'flatcar' && lab.machines.some((m) => m.fleet) ? lab.fleet.localFile : undefined;
   const qemu = lab.libvirt.driver === 'qemu';
   const cpuMode = lab.libvirt.cpuMode ?? (qemu ? 'custom' : undefined);
   const cpuModel = lab.libvirt.cpuModel ?? (qemu && cpuMode === 'custom' ? 'qemu64' : undefined);
   return {
-    // The box's optional settings as false, not undefined (the block helpers refuse undefined).
-    lab: { ...lab, box: { ...lab.box, url: lab.box.url ?? false, version: lab.box.version ?? false } },
+    lab: {
+      name: lab.name,
+      architecture: lab.architecture,
+      os: lab.os,
+      channel: lab.channel,
+      memory: lab.memory,
+      cpus: lab.cpus,
+      box: { name: lab.box.name, url: lab.box.url ?? false, version: lab.box.version ?? false },
+      libvirt: { driver: lab.libvirt.driver, managementNetwork: lab.libvirt.managementNetwork },
+      docker: lab.docker,
+    },
     version: opts.version,
     fleetd: fleetd ?? false,
     provisionScript: provisionScript(lab, fleetd !== undefined),
