@@ -5,7 +5,8 @@
  */
 
 import t from 'tap';
-import { checkLab, labHealth, parseCheckOptions, run } from '../src/commands/check.js';
+import { checkLab, parseCheckOptions, run } from '../src/commands/check.js';
+import { labHealth } from '../src/health/lab.js';
 import { memoryIo, type Context } from '../src/context.js';
 import { UnhealthyError, UsageError } from '../src/errors.js';
 import { loadBuiltinLab } from '../src/lab/load.js';

@@ -16,7 +16,8 @@ import { readManifest } from '../src/home/manifest.js';
 import type { LabOverrides } from '../src/lab/resolve.js';
 import type { Lab } from '../src/lab/types.js';
 import type { Probes } from '../src/pipeline/preflight.js';
-import type { HealthOutcome, UpResult } from '../src/pipeline/up.js';
+import type { UpResult } from '../src/pipeline/up.js';
+import type { LabHealth } from '../src/health/types.js';
 import { fakeVagrant, type FakeVagrant } from './helpers/fake-vagrant.js';
 
 // The scenarios are independent (each has its own home and fake): run a few at once.
@@ -76,7 +77,7 @@ function labHome(t: Test, fakeEnv: Record<string, string> = {}) {
         labOptionsGiven: Object.keys(overrides).length > 0,
         ...o,
       };
-      const health = async (lab: Lab, x: { dockerEndpoint: string | undefined; timeoutMs: number }): Promise<HealthOutcome> => {
+      const health = async (lab: Lab, x: { dockerEndpoint: string | undefined; timeoutMs: number }): Promise<LabHealth> => {
         healthCalls.push({ lab: lab.name, dockerEndpoint: x.dockerEndpoint, timeoutMs: x.timeoutMs });
         return { healthy, text: healthy ? 'etcd: healthy' : 'etcd: 0 of 1 members answer', json: { healthy } };
       };

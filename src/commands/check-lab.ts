@@ -2,11 +2,12 @@
 import type { Context } from '../context.js';
 import { defaultLab, requireLab, type LifecycleDeps } from '../pipeline/lifecycle.js';
 import { checkLab } from './check.js';
-import { labDeps, withLabRemote } from './deps.js';
+import { withLabRemote } from '../health/lab.js';
+import { labDeps, sshOpener } from './deps.js';
 
 export async function checkNamedLab(opts: { name?: string | undefined; json: boolean; timeoutMs: number }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
   const m = opts.name ? await requireLab(deps.store, opts.name) : await defaultLab(deps.store, 'check');
-  await withLabRemote(m.lab, deps, ctx.env, (remote) =>
+  await withLabRemote(m.lab, sshOpener(deps, ctx.env), (remote) =>
     checkLab(m.lab, { timeoutMs: opts.timeoutMs, dockerEndpoint: m.docker?.endpoint, remote, json: opts.json }, ctx),
   );
 }

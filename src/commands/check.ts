@@ -1,20 +1,19 @@
 /**
  * `cclab check`: health of etcd (members, member list, proxies), fleet's registry and the Docker API.
  * - `run()`: `--endpoints URL[,URL…]` mode, for any cluster reachable from here;
- * - `checkLab()`: a lab's own targets (used by `cclab check NAME`);
- * - `labHealth()`: the same without printing or throwing (used at the end of `cclab up`).
+ * - `checkLab()`: a lab's own targets (used by `cclab check NAME`; src/health/lab.ts does the work).
  * The report goes to stdout (human or --json); an unhealthy result throws UnhealthyError after it.
  */
 
 import type { Context } from '../context.js';
 import { UnhealthyError, UsageError } from '../errors.js';
 import { DEFAULT_CHECK_TIMEOUT_MS, formatDuration, parseDuration } from '../health/duration.js';
-import { formatHuman, formatHealthJson, summary, toJson } from '../health/report.js';
-import type { HealthRunOptions } from '../health/run.js';
-import { endpointTargets, labTargets, type HealthTargets } from '../health/targets.js';
+import { checkTargets, labReport, type HealthDeps } from '../health/lab.js';
+import { formatHuman, formatHealthJson, summary } from '../health/report.js';
+import { endpointTargets } from '../health/targets.js';
 import type { HealthReport } from '../health/types.js';
 import type { Lab } from '../lab/types.js';
-import type { HttpGet, RemoteExec } from '../transport.js';
+import type { RemoteExec } from '../transport.js';
 
 export interface CheckOptions {
   /** --endpoints: etcd client URLs (members or a proxy), comma-separated; may be given more than once. */
@@ -32,18 +31,11 @@ export interface CheckOptions {
   timeout?: string | number | undefined;
 }
 
-export interface CheckDeps {
-  http?: HttpGet;
-  remote?: RemoteExec;
-  requestTimeoutMs?: number;
-  pollIntervalMs?: number;
-}
-
 /** `cclab check --endpoints …`. Returns the report when healthy; throws UnhealthyError otherwise. */
-export async function run(opts: CheckOptions, ctx: Context, deps: CheckDeps = {}): Promise<HealthReport> {
+export async function run(opts: CheckOptions, ctx: Context, deps: HealthDeps = {}): Promise<HealthReport> {
   const targets = endpointTargets(parseCheckOptions(opts));
   const timeoutMs = parseDuration(opts.timeout ?? DEFAULT_CHECK_TIMEOUT_MS / 1000);
-  const report = await runTargets(targets, timeoutMs, ctx.signal, deps);
+  const report = await checkTargets(targets, timeoutMs, ctx.signal, deps);
   print(report, opts.json === true, ctx);
   if (!report.healthy) throw unhealthy(report, timeoutMs);
   return report;
@@ -59,49 +51,11 @@ export interface CheckLabOptions {
 }
 
 /** `cclab check NAME`: prints the lab's report; throws UnhealthyError when it is not healthy. */
-export async function checkLab(lab: Lab, opts: CheckLabOptions, ctx: Context, deps: CheckDeps = {}): Promise<HealthReport> {
-  const report = await runLab(lab, opts, ctx.signal, deps);
+export async function checkLab(lab: Lab, opts: CheckLabOptions, ctx: Context, deps: HealthDeps = {}): Promise<HealthReport> {
+  const report = await labReport(lab, { dockerEndpoint: opts.dockerEndpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
   print(report, opts.json === true, ctx);
   if (!report.healthy) throw unhealthy(report, opts.timeoutMs);
   return report;
-}
-
-export interface LabHealth {
-  healthy: boolean;
-  /** The human report. */
-  text: string;
-  /** The --json document. */
-  json: Record<string, unknown>;
-  report: HealthReport;
-}
-
-/** The lab's health (for the end of `cclab up`): nothing printed, nothing thrown for an unhealthy lab. */
-export async function labHealth(
-  lab: Lab,
-  opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal; remote?: RemoteExec | undefined },
-  deps: CheckDeps = {},
-): Promise<LabHealth> {
-  const report = await runLab(lab, opts, opts.signal, deps);
-  return { healthy: report.healthy, text: formatHuman(report), json: toJson(report), report };
-}
-
-/** A lab's own targets, with the SSH access its loopback-only proxies need. */
-function runLab(
-  lab: Lab,
-  opts: { dockerEndpoint?: string | undefined; timeoutMs: number; remote?: RemoteExec | undefined },
-  signal: AbortSignal,
-  deps: CheckDeps,
-): Promise<HealthReport> {
-  return runTargets(labTargets(lab, opts.dockerEndpoint), opts.timeoutMs, signal, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
-}
-
-async function runTargets(targets: HealthTargets, timeoutMs: number, signal: AbortSignal, deps: CheckDeps): Promise<HealthReport> {
-  const { runHealthChecks } = await import('../health/run.js');
-  const http = deps.http ?? (await import('../health/http.js')).fetchHttpGet;
-  const runOpts: HealthRunOptions = { timeoutMs, signal };
-  if (deps.requestTimeoutMs !== undefined) runOpts.requestTimeoutMs = deps.requestTimeoutMs;
-  if (deps.pollIntervalMs !== undefined) runOpts.pollIntervalMs = deps.pollIntervalMs;
-  return runHealthChecks(targets, runOpts, { http, remote: deps.remote });
 }
 
 function print(report: HealthReport, json: boolean, ctx: Context): void {

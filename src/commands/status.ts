@@ -4,7 +4,8 @@ import type { Manifest } from '../home/manifest.js';
 import { lockHeld } from '../home/lock.js';
 import { defaultLab, requireLab, shownState, summariseState, type LifecycleDeps } from '../pipeline/lifecycle.js';
 import type { MachineStatus } from '../vagrant/driver.js';
-import { labDeps, withLabRemote } from './deps.js';
+import type { LabHealth } from '../health/types.js';
+import { labDeps, sshOpener } from './deps.js';
 
 export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
   const entries = await deps.store.entries();
@@ -62,14 +63,13 @@ export async function status(
     state: states.find((s) => s.name === x.name)?.state ?? 'unknown',
   }));
   const state = states.length > 0 ? summariseState(machines.map((x) => x.state)) : shownState(m, await lockHeld(deps.store.dir(m.name)));
-  let health: { healthy: boolean; text: string; json: unknown } | undefined;
+  let health: LabHealth | undefined;
   if (opts.health && machines.some((x) => x.state === 'running')) {
-    const { labHealth } = await import('./check.js');
+    const { labHealth, withLabRemote } = await import('../health/lab.js');
     health = await withLabRemote(
       m.lab,
-      deps,
-      ctx.env,
-      (remote) => labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal, remote }),
+      sshOpener(deps, ctx.env),
+      (remote) => labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { remote }),
       { optional: true },
     );
   }

@@ -1,10 +1,10 @@
 /** `cclab up`: create or resume a lab, boot it, check it, say what to do next. */
 import type { Context } from '../context.js';
-import { PreflightError, UnhealthyError, UsageError } from '../errors.js';
+import { PreflightError, UnhealthyError } from '../errors.js';
 import { overlaps, parseCidr } from '../lab/net.js';
 import { ARCHITECTURES } from '../lab/types.js';
 import { memoProbes } from '../pipeline/preflight.js';
-import type { UpDeps, UpRequest, UpResult } from '../pipeline/up.js';
+import type { UpDeps, UpRequest, UpResult, UpTarget } from '../pipeline/up.js';
 import { version } from '../version.js';
 import type { LabInputOptions } from './lab-input.js';
 
@@ -39,32 +39,16 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
   };
 
   const isArchitecture = opts.target !== undefined && (ARCHITECTURES as readonly string[]).includes(opts.target);
-  // A lab named like an architecture (`cclab up dev --workers 3` makes lab dev): `cclab up dev`
-  // without lab options resumes it as it was made, as the resume hints promise.
-  const resumeByName =
-    opts.target !== undefined &&
-    !opts.config &&
-    (!isArchitecture || (!opts.labOptionsGiven && !opts.recreate && (await deps.store.read(opts.target)) !== undefined));
-  let request;
-  let releasePlacement: (() => Promise<void>) | undefined;
-  if (opts.target !== undefined && resumeByName) {
-    // `cclab up NAME`: resume an existing lab exactly as it was made.
-    const saved = await deps.store.read(opts.target);
-    if (!saved) {
-      throw new UsageError(`"${opts.target}" is neither an architecture (${ARCHITECTURES.join(', ')}) nor an existing lab`, {
-        hint: 'create a lab with `cclab up dev` (or laptop, small, production); `cclab ls` lists existing labs',
-      });
-    }
-    if (opts.labOptionsGiven) {
-      throw new UsageError(`\`cclab up ${opts.target}\` resumes the lab as it was made and takes no lab options`, {
-        hint: `to change it: cclab up ${saved.architecture} --name ${saved.name} [options] --recreate`,
-      });
-    }
-    request = { lab: saved.lab, resume: true, warnings: [] as string[] };
+  const common = { recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose };
+  let result: UpResult;
+  if (opts.target !== undefined && !isArchitecture && !opts.config) {
+    // `cclab up NAME`: resume an existing lab exactly as it was made (upLab checks it exists).
+    result = await upLab({ ...common, target: { kind: 'resume', name: opts.target, optionsGiven: opts.labOptionsGiven } }, deps, ctx);
   } else {
     // The subnet is chosen, and checked against every other lab, under a lock that covers all
     // labs; upLab releases it once this lab's manifest (which claims the subnet) is written.
-    releasePlacement = (await deps.store.lockPlacement?.()) ?? undefined;
+    const releasePlacement = (await deps.store.lockPlacement?.()) ?? undefined;
+    let target: UpTarget;
     try {
       const labs = await deps.store.list();
       const { lab, warnings } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target }, ctx, (name) => ({
@@ -81,18 +65,16 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
           },
         ]);
       }
-      request = { lab, resume: false, warnings };
+      // A lab named like an architecture (`cclab up dev --workers 3` makes lab dev): `cclab up dev`
+      // without lab options resumes it as it was made, as the resume hints promise.
+      const resumeIfExists = isArchitecture && !opts.config && !opts.labOptionsGiven && !opts.recreate && lab.name === opts.target;
+      target = { kind: 'create', lab, warnings, resumeIfExists, placed: releasePlacement };
     } catch (e) {
       await releasePlacement?.();
       throw e;
     }
+    result = await upLab({ ...common, target }, deps, ctx);
   }
-
-  const result = await upLab(
-    { ...request, placed: releasePlacement, recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose },
-    deps,
-    ctx,
-  );
   printSummary(result, opts.json, ctx);
   if (result.health && !result.health.healthy) {
     throw new UnhealthyError(`lab ${result.manifest.name} is up but not healthy`, {

@@ -79,3 +79,15 @@ export interface HealthReport {
   docker?: GroupVerdict & { version?: string; apiVersion?: string };
   checks: CheckResult[];
 }
+
+/**
+ * A lab's health as `cclab up` and `cclab status --health` show it: the verdict, the human report
+ * and the --json document. The one declaration of this shape.
+ */
+export interface LabHealth {
+  healthy: boolean;
+  /** The human report. */
+  text: string;
+  /** The --json document. */
+  json: Record<string, unknown>;
+}

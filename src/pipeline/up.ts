@@ -1,5 +1,5 @@
 /**
- * `cclab up`, top to bottom: lock → existing lab? (resume / refuse / recreate) → preflight →
+ * `cclab up`, top to bottom: lock → existing lab? (one read: resume / refuse / recreate) → preflight →
  * write the lab (manifest first) → boot → read the Docker port back → health → summary.
  * Every side effect goes through the injected deps; failures leave a manifest that says what
  * happened and how to go on.
@@ -8,7 +8,8 @@ import { orderly, type Context } from '../context.js';
 import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
 import { USER_DATA_DIR } from '../render/layout.js';
-import type { Lab } from '../lab/types.js';
+import type { LabHealth } from '../health/types.js';
+import { ARCHITECTURES, type Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
 import { SHARED_WORK_DONE, planBoot, runBootPlan } from './boot.js';
@@ -18,44 +19,43 @@ import { liveProgress, taskList } from './progress.js';
 import { printable } from '../output/printable.js';
 import type { LabStore } from './store.js';
 
-export interface HealthOutcome {
-  healthy: boolean;
-  /** The human report. */
-  text: string;
-  /** The --json form. */
-  json: unknown;
-}
-
 export interface UpDeps {
   store: LabStore;
   vagrant: VagrantDriver;
   probes: Probes;
   /** Runs the lab's health checks (etcd, proxies, fleet, Docker) until healthy or the deadline. */
-  health: (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }) => Promise<HealthOutcome>;
+  health: (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }) => Promise<LabHealth>;
   version: string;
   now?: () => Date;
 }
 
+/**
+ * Which lab `cclab up` works on. Whether it exists, and so whether it is resumed, is decided by
+ * upLab under the lab's lock, from one read of its manifest.
+ */
+export type UpTarget =
+  /** `cclab up NAME`: the existing lab NAME exactly as it was made; lab options are refused. */
+  | { kind: 'resume'; name: string; optionsGiven: boolean }
+  /**
+   * A lab built from options. `resumeIfExists`: `cclab up dev` without options resumes an existing
+   * lab of that name as it was made instead. `placed` releases the lock under which the lab's
+   * subnet was chosen (see LabStore.lockPlacement): called once the manifest that claims the
+   * subnet is written, or when up ends before that.
+   */
+  | { kind: 'create'; lab: Lab; warnings: string[]; resumeIfExists: boolean; placed?: (() => Promise<void>) | undefined };
+
 export interface UpRequest {
-  lab: Lab;
-  /** The lab already exists and the user asked to resume it by name (its saved definition is used). */
-  resume: boolean;
+  target: UpTarget;
   recreate: boolean;
   parallel: number;
   wait: boolean;
   timeoutMs: number;
   verbose: boolean;
-  warnings: string[];
-  /**
-   * Releases the lock under which the lab's subnet was chosen (see LabStore.lockPlacement): called
-   * once the manifest that claims the subnet is written, or when up fails before that.
-   */
-  placed?: (() => Promise<void>) | undefined;
 }
 
 export interface UpResult {
   manifest: Manifest;
-  health: HealthOutcome | undefined;
+  health: LabHealth | undefined;
 }
 
 /** Differences between two labs, as `field: old → new` lines (machines compared by name). */
@@ -83,8 +83,9 @@ export function dockerMachine(lab: Lab) {
 
 export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise<UpResult> {
   const now = deps.now ?? (() => new Date());
-  const name = req.lab.name;
-  let placed = req.placed;
+  const target = req.target;
+  const name = target.kind === 'resume' ? target.name : target.lab.name;
+  let placed = target.kind === 'create' ? target.placed : undefined;
   const releasePlacement = async () => {
     const p = placed;
     placed = undefined;
@@ -101,10 +102,25 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
   // the lab stands before the command ends.
   return orderly(ctx, async () => {
     try {
-      let lab = req.lab;
       let manifest = await deps.store.read(name);
-      if (manifest && !req.resume) {
-        const diff = labDifferences(manifest.lab, req.lab);
+      const resume = target.kind === 'resume' || (target.resumeIfExists && manifest !== undefined);
+      if (target.kind === 'resume') {
+        if (!manifest) {
+          throw new UsageError(`"${name}" is neither an architecture (${ARCHITECTURES.join(', ')}) nor an existing lab`, {
+            hint: 'create a lab with `cclab up dev` (or laptop, small, production); `cclab ls` lists existing labs',
+          });
+        }
+        if (target.optionsGiven) {
+          throw new UsageError(`\`cclab up ${name}\` resumes the lab as it was made and takes no lab options`, {
+            hint: `to change it: cclab up ${manifest.architecture} --name ${name} [options] --recreate`,
+          });
+        }
+      }
+      // A resumed lab keeps its subnet: nothing to place.
+      if (resume) await releasePlacement();
+      let lab = target.kind === 'create' && !resume ? target.lab : manifest!.lab;
+      if (manifest && target.kind === 'create' && !resume) {
+        const diff = labDifferences(manifest.lab, target.lab);
         if (diff.length > 0 && !req.recreate) {
           throw new UsageError(`lab ${name} exists with different options:\n${diff.map((d) => `  ${d}`).join('\n')}`, {
             hint: `resume it as it is with \`cclab up ${name}\`, replace it with \`--recreate\`, or choose another --name`,
@@ -119,7 +135,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
         }
       }
       if (manifest) lab = manifest.lab;
-      for (const w of req.warnings) ctx.io.err(`warning: ${w}\n`);
+      if (target.kind === 'create' && !resume) for (const w of target.warnings) ctx.io.err(`warning: ${w}\n`);
 
       const dir = deps.store.dir(name);
       // Which machines exist already (resume): those need no box import, port or network checks.
@@ -185,7 +201,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       current.updatedAt = now().toISOString();
       await deps.store.write(current);
 
-      let health: HealthOutcome | undefined;
+      let health: LabHealth | undefined;
       if (req.wait) {
         ctx.io.err(`Checking etcd, fleet and Docker (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
         health = await deps.health(lab, { dockerEndpoint: current.docker?.endpoint, timeoutMs: req.timeoutMs, signal: ctx.signal });

@@ -1,0 +1,75 @@
+/**
+ * A lab's health: its own targets (src/health/targets.ts) checked until healthy or the deadline,
+ * with SSH to the machines whose etcd proxy listens on loopback only. `cclab up` (at its end),
+ * `cclab status --health` and `cclab check NAME` all come here; how SSH is opened is injected.
+ */
+import type { Lab } from '../lab/types.js';
+import type { HttpGet, RemoteExec } from '../transport.js';
+import { formatHuman, toJson } from './report.js';
+import type { HealthRunOptions } from './run.js';
+import { labTargets, type HealthTargets } from './targets.js';
+import type { HealthReport, LabHealth } from './types.js';
+
+/** The side effects of a health check; the defaults are real HTTP and no SSH. */
+export interface HealthDeps {
+  http?: HttpGet;
+  remote?: RemoteExec | undefined;
+  requestTimeoutMs?: number;
+  pollIntervalMs?: number;
+}
+
+export interface LabCheckOptions {
+  /** tcp://127.0.0.1:PORT: the host side of the lab's forwarded Docker port, when it has one. */
+  dockerEndpoint?: string | undefined;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+/** Runs `targets` until healthy or `timeoutMs` has passed. */
+export async function checkTargets(targets: HealthTargets, timeoutMs: number, signal: AbortSignal, deps: HealthDeps = {}): Promise<HealthReport> {
+  const { runHealthChecks } = await import('./run.js');
+  const http = deps.http ?? (await import('./http.js')).fetchHttpGet;
+  const runOpts: HealthRunOptions = { timeoutMs, signal };
+  if (deps.requestTimeoutMs !== undefined) runOpts.requestTimeoutMs = deps.requestTimeoutMs;
+  if (deps.pollIntervalMs !== undefined) runOpts.pollIntervalMs = deps.pollIntervalMs;
+  return runHealthChecks(targets, runOpts, { http, remote: deps.remote });
+}
+
+/** The lab's report (its own targets). */
+export function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<HealthReport> {
+  return checkTargets(labTargets(lab, opts.dockerEndpoint), opts.timeoutMs, opts.signal, deps);
+}
+
+/** The lab's health: nothing printed, nothing thrown for an unhealthy lab. */
+export async function labHealth(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<LabHealth> {
+  const report = await labReport(lab, opts, deps);
+  return { healthy: report.healthy, text: formatHuman(report), json: toJson(report) };
+}
+
+/** Whether some check of the lab runs on a machine (a v2 proxy that listens on loopback only). */
+export function needsRemote(lab: Lab): boolean {
+  return lab.machines.some((m) => m.etcd === 'proxy' && m.etcdListen === 'loopback');
+}
+
+/** Opens SSH to the lab's machines (in the CLI: one `vagrant ssh-config`, then direct ssh). */
+export type OpenRemote = (lab: Lab) => Promise<RemoteExec & { close(): Promise<void> }>;
+
+/**
+ * Runs `fn` with SSH to the lab's machines when its checks need it, and closes it after.
+ * `optional`: a lab whose SSH cannot be opened (machines not all running) gets none, and the
+ * checks that need it are reported as not checked.
+ */
+export async function withLabRemote<T>(
+  lab: Lab,
+  open: OpenRemote,
+  fn: (remote: RemoteExec | undefined) => Promise<T>,
+  opts: { optional?: boolean } = {},
+): Promise<T> {
+  const opening = needsRemote(lab) ? open(lab) : Promise.resolve(undefined);
+  const remote = opts.optional ? await opening.catch(() => undefined) : await opening;
+  try {
+    return await fn(remote);
+  } finally {
+    await remote?.close();
+  }
+}
