@@ -3,7 +3,8 @@
  * line of Vagrant output is about, how two labs differ, and a lab's state from its machines'.
  */
 import t from 'tap';
-import { SHARED_WORK_DONE, planBoot, runBootPlan, runBounded } from '../src/pipeline/boot.js';
+import { planBoot, runBootPlan, runBounded } from '../src/pipeline/boot.js';
+import { PROVIDER_RECORDS } from '../src/providers/index.js';
 import { machineOfLine } from '../src/vagrant/parse.js';
 import { summariseState } from '../src/pipeline/lifecycle.js';
 import { labDifferences } from '../src/pipeline/up.js';
@@ -279,10 +280,10 @@ t.test('runBootPlan: a failure after the workers started is reported once every 
   t.same(settled, ['etcd-01', 'worker-01'], 'worker-01 finished before the failure was reported');
 });
 
-t.test('SHARED_WORK_DONE: the line each provider prints once the box and networks exist', async (t) => {
-  t.match('==> etcd-01: Booting VM...', SHARED_WORK_DONE.virtualbox);
-  t.notMatch('==> etcd-01: Importing base box \'flatcar-stable\'...', SHARED_WORK_DONE.virtualbox);
-  t.match('==> etcd-01: Starting domain.', SHARED_WORK_DONE.libvirt);
-  t.notMatch('==> etcd-01: Creating domain with the following settings...', SHARED_WORK_DONE.libvirt);
-  t.match('==> core-01: Booting VM...', SHARED_WORK_DONE.parallels);
+t.test('sharedWorkDone: the line each provider prints once the box and networks exist', async (t) => {
+  t.match('==> etcd-01: Booting VM...', PROVIDER_RECORDS.virtualbox.sharedWorkDone);
+  t.notMatch('==> etcd-01: Importing base box \'flatcar-stable\'...', PROVIDER_RECORDS.virtualbox.sharedWorkDone);
+  t.match('==> etcd-01: Starting domain.', PROVIDER_RECORDS.libvirt.sharedWorkDone);
+  t.notMatch('==> etcd-01: Creating domain with the following settings...', PROVIDER_RECORDS.libvirt.sharedWorkDone);
+  t.match('==> core-01: Booting VM...', PROVIDER_RECORDS.parallels.sharedWorkDone);
 });

@@ -8,7 +8,9 @@ import { memoryIo } from '../src/context.js';
 import { PreflightError } from '../src/errors.js';
 import { resolveLab, type LabOverrides } from '../src/lab/resolve.js';
 import type { Architecture, Lab, Provider } from '../src/lab/types.js';
-import { runPreflight, vboxAllowedRanges, type HostInterface, type PreflightCheck, type Probes } from '../src/pipeline/preflight.js';
+import { runPreflight, type Probes } from '../src/pipeline/preflight.js';
+import type { HostInterface, PreflightCheck } from '../src/providers/types.js';
+import { vboxAllowedRanges } from '../src/providers/virtualbox.js';
 import { printPreflight } from '../src/pipeline/up.js';
 import { run as doctor } from '../src/commands/doctor.js';
 

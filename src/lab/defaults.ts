@@ -8,6 +8,7 @@ import { defaultSubnet, hostAt, parseCidr, type Cidr } from './net.js';
 import { LAB_NAME } from './options.js';
 import type { ResolveInput } from './resolve.js';
 import type { LabSpec } from './schema.js';
+import { providerRecord } from '../providers/index.js';
 import { PROVIDERS, type Box, type FleetSource, type OsName, type Provider, type RebootStrategy } from './types.js';
 
 export const DEFAULT_FLEET_URL = 'https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz';
@@ -40,11 +41,6 @@ export interface LabValues {
   dockerTcp: boolean;
   rebootStrategy: RebootStrategy | undefined;
 }
-
-const FLATCAR_BOX_JSON: Partial<Record<Provider, string>> = {
-  virtualbox: 'flatcar_production_vagrant.json',
-  parallels: 'flatcar_production_vagrant_parallels.json',
-};
 
 export function withDefaults(input: ResolveInput): LabValues {
   const o = input.overrides ?? {};
@@ -81,7 +77,7 @@ export function withDefaults(input: ResolveInput): LabValues {
   const givenBox = spec.box ?? {};
   let boxUrl = givenBox.url;
   if (boxUrl === undefined && givenBox.name === undefined && os === 'flatcar') {
-    const json = FLATCAR_BOX_JSON[provider];
+    const json = providerRecord(provider).flatcarBoxJson;
     if (json) boxUrl = `https://${channel}.release.flatcar-linux.net/amd64-usr/current/${json}`;
   }
 

@@ -1,14 +1,15 @@
 /**
  * Boot orchestration: which `vagrant up` processes to run, in what order, how many at once.
  *
- * VirtualBox (and Parallels) cannot boot machines in parallel inside one Vagrant process, and
- * two processes importing the same box at once collide. So the first machine starts alone (it
- * imports the box and creates the lab network), and the rest start as separate
- * `vagrant up MACHINE` processes, at most `parallel` at a time, as soon as that shared work is
- * done — when the first machine's VM starts booting, not when it has finished. libvirt boots in
- * parallel inside one process, so the rest go to a single `vagrant up --parallel`.
+ * The first machine starts alone (it imports the box and creates the lab network), and the rest
+ * start as soon as that shared work is done — when the first machine's VM starts booting, not when
+ * it has finished (the provider's record says which line of output that is). Providers that
+ * cannot boot in parallel inside one Vagrant process (VirtualBox, Parallels) get one
+ * `vagrant up MACHINE` process per machine, at most `parallel` at a time; the others (libvirt) get
+ * a single `vagrant up --parallel`.
  */
 import type { Provider } from '../lab/types.js';
+import { providerRecord } from '../providers/index.js';
 
 export interface BootStep {
   machines: string[];
@@ -23,17 +24,6 @@ export interface BootPlan {
   concurrency: number;
 }
 
-/**
- * The line of Vagrant's output after which a machine's shared work is done: the box is imported
- * (VirtualBox's linked-clone master, libvirt's base volume) and the lab's networks exist, because
- * Vagrant does both before it starts the VM.
- */
-export const SHARED_WORK_DONE: Record<Provider, RegExp> = {
-  virtualbox: /^==> [^:]+: Booting VM\.\.\./,
-  parallels: /^==> [^:]+: Booting VM\.\.\./,
-  libvirt: /^==> [^:]+: Starting domain\./,
-};
-
 export function planBoot(machines: string[], provider: Provider, parallel: number, alreadyCreated: ReadonlySet<string> = new Set()): BootPlan {
   if (machines.length === 0) return { first: undefined, rest: [], concurrency: 1 };
   const concurrency = Math.max(1, Math.floor(parallel));
@@ -43,7 +33,7 @@ export function planBoot(machines: string[], provider: Provider, parallel: numbe
   const tail = needsFirst ? machines.slice(1) : machines;
   const first = needsFirst ? { machines: [machines[0]!], parallel: false } : undefined;
   if (tail.length === 0) return { first, rest: [], concurrency };
-  if (provider === 'libvirt') return { first, rest: [{ machines: tail, parallel: true }], concurrency: 1 };
+  if (providerRecord(provider).parallelInOneProcess) return { first, rest: [{ machines: tail, parallel: true }], concurrency: 1 };
   return { first, rest: tail.map((m) => ({ machines: [m], parallel: false })), concurrency };
 }
 

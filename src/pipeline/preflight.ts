@@ -3,17 +3,12 @@
  * has the real ones), so every rule is testable without VirtualBox. Each failed check says how to fix it.
  */
 import type { Lab, Provider } from '../lab/types.js';
+import { interfaceNetwork, overlaps, parseCidr, type Cidr } from '../lab/net.js';
+import { providerRecord } from '../providers/index.js';
+import type { HostInterface, PreflightCheck } from '../providers/types.js';
 import { compareVersion } from '../vagrant/parse.js';
-import { VIRTUALBOX_ALLOWED, contains, formatCidr, hostAt, interfaceNetwork, overlaps, parseCidr, type Cidr } from '../lab/net.js';
 
 export const MIN_VAGRANT = { major: 2, minor: 2, patch: 5 } as const;
-
-export interface HostInterface {
-  name: string;
-  address: string;
-  /** e.g. 24 */
-  prefix: number;
-}
 
 export interface Probes {
   /** `vagrant --version` → "2.3.4"; rejects when vagrant cannot run. */
@@ -54,17 +49,6 @@ export function memoProbes(probes: Probes): Probes {
   };
 }
 
-export interface PreflightCheck {
-  check: string;
-  ok: boolean;
-  /** What was found. */
-  message: string;
-  /** How to fix it (failures). */
-  fix?: string;
-  /** A passing check with something worth saying. */
-  note?: boolean;
-}
-
 export interface PreflightOptions {
   /** Machines already created (resume): their ports and networks are theirs already. */
   existing?: boolean;
@@ -76,31 +60,13 @@ function releaseOf(text: string): { major: number; minor: number; patch: number 
   return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
 }
 
-/**
- * Ranges VirtualBox accepts for host-only networks: `* 10.0.0.0/8 192.168.0.0/16` lines of
- * /etc/vbox/networks.conf, or 192.168.56.0/21 when the file is absent.
- */
-export function vboxAllowedRanges(conf: string | undefined): Cidr[] {
-  if (conf === undefined) return [parseCidr(VIRTUALBOX_ALLOWED) as Cidr];
-  const ranges: Cidr[] = [];
-  for (const line of conf.split('\n')) {
-    const t = line.trim();
-    if (!t.startsWith('*')) continue;
-    for (const word of t.slice(1).trim().split(/\s+/)) {
-      const c = parseCidr(word);
-      if (typeof c !== 'string') ranges.push(c);
-    }
-  }
-  return ranges;
-}
-
 export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOptions = {}): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];
   const [version, provider, boxes, conf, ifaces] = await Promise.allSettled([
     probes.vagrantVersion(),
     probes.providerUsable(lab.provider),
     probes.boxes(),
-    lab.provider === 'virtualbox' ? probes.vboxNetworksConf() : Promise.resolve(undefined),
+    providerRecord(lab.provider).readsVboxNetworksConf ? probes.vboxNetworksConf() : Promise.resolve(undefined),
     probes.interfaces(),
   ]);
 
@@ -123,36 +89,24 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   }
 
   // Provider
+  const record = providerRecord(lab.provider);
   if (provider.status === 'fulfilled' && provider.value.ok) {
     checks.push({ check: `provider ${lab.provider}`, ok: true, message: provider.value.detail });
   } else {
     const detail = provider.status === 'fulfilled' ? provider.value.detail : (provider.reason as Error).message;
-    checks.push({ check: `provider ${lab.provider}`, ok: false, message: detail, fix: PROVIDER_FIX[lab.provider] });
-  }
-
-  // Subnet: VirtualBox's allowed ranges
-  const subnet = parseCidr(lab.subnet.cidr) as Cidr;
-  if (lab.provider === 'virtualbox') {
-    const ranges = vboxAllowedRanges(conf.status === 'fulfilled' ? conf.value : undefined);
-    const allowed = ranges.some((r) => contains(r, subnet));
-    checks.push(
-      allowed
-        ? { check: 'subnet allowed by VirtualBox', ok: true, message: `${lab.subnet.cidr} is inside ${ranges.map(formatCidr).join(', ')}` }
-        : {
-            check: 'subnet allowed by VirtualBox',
-            ok: false,
-            message: `VirtualBox ≥ 6.1.28 refuses host-only network ${lab.subnet.cidr}: allowed ${ranges.map(formatCidr).join(', ') || 'nothing'}`,
-            fix: `pick a /24 inside 192.168.56.0/21 (e.g. --subnet 192.168.58.0/24), or allow it with a line "* ${lab.subnet.cidr}" in /etc/vbox/networks.conf`,
-          },
-    );
+    checks.push({ check: `provider ${lab.provider}`, ok: false, message: detail, fix: record.fix });
   }
 
   // Subnet vs host interfaces (the lab's own host-side address, .1, is not a clash)
   const hostIfaces = ifaces.status === 'fulfilled' ? ifaces.value : [];
   const clashes = (net: Cidr, ownGateway: string) =>
     hostIfaces.filter((i) => overlaps(interfaceNetwork(i.address, i.prefix), net) && i.address !== ownGateway);
+  const host = { vboxNetworksConf: conf.status === 'fulfilled' ? conf.value : undefined, clashes };
+  const subnet = parseCidr(lab.subnet.cidr) as Cidr;
   const subnetClash = clashes(subnet, lab.subnet.gateway);
   checks.push(
+    // Ranges the provider refuses (VirtualBox's host-only networks).
+    ...record.subnetChecks(lab, host),
     subnetClash.length === 0
       ? { check: 'subnet free on this host', ok: true, message: `no host interface overlaps ${lab.subnet.cidr}` }
       : {
@@ -161,21 +115,9 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
           message: `${lab.subnet.cidr} overlaps ${subnetClash.map((i) => `${i.name} (${i.address}/${i.prefix})`).join(', ')}`,
           fix: 'choose another --subnet (e.g. 192.168.58.0/24) that no host interface uses',
         },
+    // Networks the provider creates besides the lab's (libvirt's management network).
+    ...record.networkChecks(lab, host),
   );
-  if (lab.provider === 'libvirt') {
-    const mgmt = parseCidr(lab.libvirt.managementNetwork) as Cidr;
-    const mgmtClash = clashes(mgmt, hostAt(mgmt, 1));
-    checks.push(
-      mgmtClash.length === 0
-        ? { check: 'libvirt management network', ok: true, message: `${lab.libvirt.managementNetwork} is free` }
-        : {
-            check: 'libvirt management network',
-            ok: false,
-            message: `${lab.libvirt.managementNetwork} overlaps ${mgmtClash.map((i) => `${i.name} (${i.address}/${i.prefix})`).join(', ')}`,
-            fix: 'pass --libvirt-management-network with a /24 no host interface uses',
-          },
-    );
-  }
 
   // Docker port(s)
   for (const m of lab.machines) {
@@ -183,7 +125,7 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
     const free = await probes.portFree(m.dockerHostPort);
     const check = `docker port ${m.dockerHostPort}`;
     if (free) checks.push({ check, ok: true, message: `127.0.0.1:${m.dockerHostPort} is free for ${m.name}` });
-    else if (PORT_AUTO_CORRECT[lab.provider]) {
+    else if (providerRecord(lab.provider).movesTakenPorts) {
       checks.push({
         check,
         ok: true,
@@ -219,15 +161,3 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   }
   return checks;
 }
-
-/**
- * Whether the provider honours auto_correct on forwarded ports. vagrant-libvirt 0.11 does not: each
- * forward is an `ssh -L` that exits if the host port is taken, and `vagrant up` is never told.
- */
-const PORT_AUTO_CORRECT: Record<Provider, boolean> = { virtualbox: true, parallels: true, libvirt: false };
-
-const PROVIDER_FIX: Record<Provider, string> = {
-  virtualbox: 'install VirtualBox (VBoxManage must be on PATH), or use --provider libvirt on Linux',
-  libvirt: 'install vagrant-libvirt (apt-get install vagrant-libvirt, or vagrant plugin install vagrant-libvirt) and make sure libvirtd runs and `virsh -c qemu:///system version` answers',
-  parallels: 'install Parallels Desktop Pro and the plugin: vagrant plugin install vagrant-parallels',
-};

@@ -12,9 +12,11 @@ import type { LabHealth } from '../health/types.js';
 import { ARCHITECTURES, type Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
-import { SHARED_WORK_DONE, planBoot, runBootPlan } from './boot.js';
+import { providerRecord } from '../providers/index.js';
+import { planBoot, runBootPlan } from './boot.js';
 import { machineOfLine } from '../vagrant/parse.js';
-import { runPreflight, type PreflightCheck, type Probes } from './preflight.js';
+import type { PreflightCheck } from '../providers/types.js';
+import { runPreflight, type Probes } from './preflight.js';
 import { liveProgress, taskList } from './progress.js';
 import { printable } from '../output/printable.js';
 import type { LabStore } from './store.js';
@@ -237,7 +239,7 @@ async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpReq
   const onLine = (line: string) => {
     const m = machineOfLine(line, names);
     if (!m) return;
-    if (m === plan.first?.machines[0] && SHARED_WORK_DONE[lab.provider].test(line)) releaseRest();
+    if (m === plan.first?.machines[0] && providerRecord(lab.provider).sharedWorkDone.test(line)) releaseRest();
     // Without --verbose, only Vagrant's step lines (`==> m: …`) are shown.
     if (req.verbose || line.startsWith('==> ')) outputs.get(m)?.(line.replace(/^(?:==> |\s+)[^:]+: /, '').trim());
   };
