@@ -1,22 +1,23 @@
 /** The real preflight probes: the Vagrant driver, provider tools, host interfaces, ports, files. */
-import { execFile } from 'node:child_process';
+import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { PreflightError } from '../errors.js';
 import type { Provider } from '../lab/types.js';
+import { providerRecord } from '../providers/index.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
-import type { HostInterface, Probes } from './preflight.js';
+import type { HostInterface } from '../providers/types.js';
+import type { Probes } from './preflight.js';
 
-function run(bin: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(bin, args, { env: env as NodeJS.ProcessEnv, timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        reject(new Error(code === 'ENOENT' ? `${bin} is not installed (not on PATH)` : `${bin} ${args.join(' ')} failed: ${(stderr || err.message).trim().split('\n').slice(-2).join(' ')}`));
-      } else resolve(stdout);
-    });
-  });
+async function run(bin: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 15_000): Promise<string> {
+  const r = await execa(bin, args, { env, extendEnv: false, timeout: timeoutMs, reject: false, stdin: 'ignore' });
+  if ((r as { code?: string }).code === 'ENOENT') throw new Error(`${bin} is not installed (not on PATH)`);
+  if (r.failed) {
+    const why = r.timedOut ? `timed out after ${timeoutMs / 1000} s` : (r.stderr || r.shortMessage || '').trim().split('\n').slice(-2).join(' ');
+    throw new Error(`${bin} ${args.join(' ')} failed: ${why}`);
+  }
+  return r.stdout;
 }
 
 /**
@@ -39,26 +40,11 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       return `${v.major}.${v.minor}.${v.patch}`;
     },
     async providerUsable(provider: Provider) {
-      if (provider === 'virtualbox') {
-        const out = await run('VBoxManage', ['--version'], env);
-        return { ok: true, detail: `VirtualBox ${out.trim()}` };
-      }
-      const plugins = await probed(vagrant.pluginList());
-      const plugin = provider === 'libvirt' ? 'vagrant-libvirt' : 'vagrant-parallels';
-      const found = plugins.find((p) => p.name === plugin);
-      if (!found) return { ok: false, detail: `the Vagrant plugin ${plugin} is not installed` };
-      if (provider === 'libvirt') {
-        const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
-        try {
-          const out = await run('virsh', ['-c', uri, 'version'], env);
-          const line = out.split('\n').find((l) => /hypervisor/i.test(l)) ?? out.split('\n')[0] ?? '';
-          return { ok: true, detail: `${plugin} ${found.version}; libvirt answers at ${uri} (${line.trim()})` };
-        } catch (e) {
-          return { ok: false, detail: `${plugin} ${found.version} is installed but libvirt does not answer at ${uri}: ${(e as Error).message}` };
-        }
-      }
-      const out = await run('prlctl', ['--version'], env);
-      return { ok: true, detail: `${plugin} ${found.version}; ${out.trim()}` };
+      return providerRecord(provider).usable({
+        env,
+        run: (bin, args) => run(bin, args, env),
+        plugins: () => probed(vagrant.pluginList()),
+      });
     },
     async boxes() {
       return (await probed(vagrant.boxList())).map((b) => ({ name: b.name, provider: b.provider, version: b.version }));
