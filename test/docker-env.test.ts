@@ -336,6 +336,7 @@ t.test('the command loads only node built-ins and small local modules', async (t
     'src/home/errno.ts',
     'src/errors.ts',
     'src/lab/types.ts',
+    'src/render/layout.ts',
   ]);
   const seen = new Set<string>();
   const queue = ['src/commands/docker-env.ts'];
