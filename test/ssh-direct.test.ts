@@ -12,6 +12,7 @@ import t from 'tap';
 import { CommandError, InterruptedError, NotFoundError } from '../src/errors.js';
 import { parseSshConfig } from '../src/vagrant/parse.js';
 import { DirectSsh, formatSshConfig } from '../src/vagrant/ssh.js';
+import { freePort } from './helpers/process.mjs';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
@@ -20,14 +21,6 @@ const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/vagrant/${
 function missing(): string | false {
   if (fs.existsSync(SSHD)) return false;
   return process.env.CI === 'true' ? false : `${SSHD} is not installed (Debian: openssh-server)`;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function waitForBanner(port: number, child: { exitCode: number | null }): Promise<void> {

@@ -4,10 +4,10 @@
  * that stops every process the bench started, by PID, on exit, failure or Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { freePorts, sleep, spawnDaemon } from '../../test/helpers/process.mjs';
 
 export const now = () => performance.now();
 
@@ -105,66 +105,14 @@ export async function timedOk(argv, opts) {
   return r;
 }
 
-/** A long-running process writing to a log file; stopped by PID. */
+/** A long-running process writing to a log file; stopped by PID (also by the bench's cleanup). */
 export function daemon(name, argv, { logFile, env = process.env, cwd } = {}) {
-  const fd = openSync(logFile, 'a');
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env, cwd });
-  closeSync(fd);
-  if (child.pid === undefined) throw new Error(`${name}: ${argv[0]} did not start`);
-  track(child, name);
-  let alive = true;
-  const exited = new Promise((resolve) => {
-    child.once('exit', (code) => {
-      alive = false;
-      resolve(code);
-    });
-    child.once('error', () => {
-      alive = false;
-      resolve(null);
-    });
-  });
-  return {
-    name,
-    pid: child.pid,
-    logFile,
-    exited,
-    running: () => alive,
-    /** SIGKILL by PID and wait for the exit (the data is thrown away afterwards). */
-    async kill() {
-      if (!alive) return;
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      await exited;
-    },
-    logTail(lines = 15) {
-      try {
-        return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-      } catch {
-        return '';
-      }
-    },
-  };
+  const d = spawnDaemon(name, argv, logFile, { env, cwd });
+  live.set(d.pid, name);
+  d.exited.then(() => live.delete(d.pid));
+  return d;
 }
 
-/** `n` distinct free TCP ports on 127.0.0.1, picked by the kernel. */
-export async function freePorts(n) {
-  const servers = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = net.createServer();
-      servers.push(s);
-      await new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((s) => s.address().port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r()))));
-  }
-}
+export { freePorts };
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
