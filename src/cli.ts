@@ -8,7 +8,7 @@ import type { Context, Io } from './context.js';
 import { CclabError, CommandError, ExitCode, InterruptedError, UsageError, classify, type StopSignal } from './errors.js';
 import type { LabOverrides } from './lab/resolve.js';
 import { printable } from './output/printable.js';
-import { signalChildren } from './vagrant/children.js';
+import { signalChildren } from './process/children.js';
 
 // A reader that went away (`cclab ls | head -1`, a closed terminal after SIGHUP) is not a crash.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import t from 'tap';
+import { displayLines } from '../src/process/run.js';
 import {
   VagrantParseError,
   compareVersion,
-  displayLines,
   hintForOutput,
   humanizeMachineReadable,
   machineOfLine,

@@ -1,16 +1,15 @@
 /**
  * The Vagrant driver: every `vagrant` process cclab starts goes through here. `VagrantDriver` is
  * the interface the pipeline and commands use; `createVagrantDriver` runs the real binary (or
- * whatever CCLAB_VAGRANT names) with execa.
+ * whatever CCLAB_VAGRANT names) through the process layer (src/process/run.ts) and turns how it
+ * ended into cclab's errors.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
 import { execa } from 'execa';
 import { CommandError, InterruptedError, NotFoundError, PreflightError } from '../errors.js';
 import {
   VagrantParseError,
-  displayLines,
   hintForOutput,
   humanizeMachineReadable,
   parseBoxList,
@@ -22,7 +21,7 @@ import {
   portsUnsupported,
 } from './parse.js';
 import type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
-import { registerChild } from './children.js';
+import { runInGroup } from '../process/run.js';
 import { quoteCommand } from './quote.js';
 
 export type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
@@ -142,25 +141,6 @@ function missingBinary(bin: string, code: string | undefined, cause: unknown): P
   );
 }
 
-/** Splits a byte stream into complete lines for `onLine`, keeping the unfinished tail. */
-function lineSplitter(onLine: (line: string) => void): { push(chunk: string): void; flush(): void } {
-  let pending = '';
-  return {
-    push(chunk) {
-      pending += chunk;
-      const cut = Math.max(pending.lastIndexOf('\n'), pending.lastIndexOf('\r'));
-      if (cut < 0) return;
-      const done = pending.slice(0, cut + 1);
-      pending = pending.slice(cut + 1);
-      for (const l of displayLines(done)) onLine(l);
-    },
-    flush() {
-      for (const l of displayLines(pending)) onLine(l);
-      pending = '';
-    },
-  };
-}
-
 export function createVagrantRunner(opts: VagrantRunnerOptions): VagrantRunner {
   const bin = resolveVagrantBin(opts);
   const env = vagrantEnv(opts.env);
@@ -172,72 +152,16 @@ export function createVagrantRunner(opts: VagrantRunnerOptions): VagrantRunner {
     async run(args, { cwd, signal, onLine }) {
       const command = [bin, ...args];
       if (signal?.aborted) throw interrupted(command, cwd);
-      // Own process group: a Ctrl-C in the terminal reaches cclab only, and cclab sends Vagrant
-      // exactly one SIGINT (a second one would make Vagrant quit without cleaning up).
-      const child = execa(bin, args, {
-        cwd,
-        env,
-        extendEnv: false,
-        stdin: 'ignore',
-        all: true,
-        reject: false,
-        detached: true,
-        encoding: 'utf8',
-        stripFinalNewline: false,
-        forceKillAfterDelay: false,
-      });
-      const unregister = registerChild(child.pid);
-      const timers: NodeJS.Timeout[] = [];
-      let aborted = false;
-      const onAbort = () => {
-        aborted = true;
-        child.kill('SIGINT');
-        timers.push(
-          setTimeout(() => {
-            child.kill('SIGTERM');
-            timers.push(setTimeout(() => child.kill('SIGKILL'), killGraceMs).unref());
-          }, interruptGraceMs).unref(),
-        );
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (onLine) {
-        for (const stream of [child.stdout, child.stderr]) {
-          const split = lineSplitter(onLine);
-          const decoder = new StringDecoder('utf8');
-          stream?.on('data', (chunk: Buffer) => split.push(decoder.write(chunk)));
-          stream?.on('end', () => {
-            split.push(decoder.end());
-            split.flush();
-          });
+      const r = await runInGroup(bin, args, { cwd, env, signal, onLine, interruptGraceMs, killGraceMs });
+      if (r.aborted) throw interrupted(command, cwd);
+      if (r.kind === 'failed') {
+        if (r.code === 'ENOENT' && !existsSync(cwd)) {
+          throw new NotFoundError(`directory ${cwd} does not exist (running ${display(command)})`, { cause: r });
         }
+        if (r.code === 'ENOENT' || r.code === 'EACCES') throw missingBinary(bin, r.code, r);
+        throw new CommandError(`${display(command)} ${r.signal ? `was killed by ${r.signal}` : `failed: ${r.message}`}`, { command, output: r.output }, { cause: r });
       }
-      try {
-        const r = await child;
-        if (aborted) throw interrupted(command, cwd);
-        if (r.exitCode === undefined) {
-          if (r.code === 'ENOENT' && !existsSync(cwd)) {
-            throw new NotFoundError(`directory ${cwd} does not exist (running ${display(command)})`, { cause: r });
-          }
-          if (r.code === 'ENOENT' || r.code === 'EACCES') throw missingBinary(bin, r.code, r);
-          const output = String(r.all ?? '');
-          throw new CommandError(
-            `${display(command)} ${r.signal ? `was killed by ${r.signal}` : `failed: ${r.originalMessage ?? r.shortMessage}`}`,
-            { command, output },
-            { cause: r },
-          );
-        }
-        return {
-          command,
-          exitCode: r.exitCode,
-          stdout: String(r.stdout ?? ''),
-          stderr: String(r.stderr ?? ''),
-          output: String(r.all ?? ''),
-        };
-      } finally {
-        unregister();
-        signal?.removeEventListener('abort', onAbort);
-        for (const t of timers) clearTimeout(t);
-      }
+      return { command, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, output: r.output };
     },
   };
 }

@@ -335,24 +335,6 @@ export function parseBoxList(text: string): InstalledBox[] {
   return boxes;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Plain output lines
-
-// CSI sequences (colours, `ESC [ K` clear-line) and OSC sequences.
-const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
-
-/**
- * Splits a chunk of finished output into the lines a progress display should show: carriage
- * returns (download progress rewriting its line) split lines too, terminal escapes are removed,
- * trailing blanks and empty lines are dropped.
- */
-export function displayLines(text: string): string[] {
-  return text
-    .split(/\r\n|\n|\r/)
-    .map((l) => l.replace(ANSI, '').trimEnd())
-    .filter((l) => l.trim() !== '');
-}
-
 /** Which of `machines` a line of Vagrant output is about (`==> etcd-01: …` or `    etcd-01: …`). */
 export function machineOfLine(line: string, machines: readonly string[]): string | undefined {
   const m = /^(?:==> |\s+)([A-Za-z0-9._-]+): /.exec(line);

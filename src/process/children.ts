@@ -1,6 +1,6 @@
 /**
  * The process groups of the Vagrant processes cclab is running (each `vagrant` runs in a group of
- * its own, see ./driver.ts). When cclab has to exit before they finish (a second Ctrl-C, a signal
+ * its own, see ./run.ts). When cclab has to exit before they finish (a second Ctrl-C, a signal
  * to a command that does not wait for its children), src/cli.ts ends them through this registry so
  * no Vagrant is left running with nobody to read its output. Only node built-ins.
  */
