@@ -1,0 +1,2412 @@
+/* IMPORTANT
+ * This snapshot file is auto-generated, but designed for humans.
+ * It should be checked into source control and tracked carefully.
+ * Re-generate by setting TAP_SNAPSHOT=1 and running tests.
+ * Make sure to inspect the output below.  Do not ignore changes!
+ */
+'use strict'
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar > user-data/services-01.yaml 1`] = `
+#cloud-config
+hostname: services-01
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=services-01"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.101:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.101:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://10.0.0.101:2380"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-production"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=10.0.0.101"
+            Environment="FLEET_METADATA=role=services"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+    - name: 00-eth0.network
+      runtime: true
+      content: |
+        [Match]
+        Name=eth0
+
+        [Network]
+        DNS=10.0.0.2
+        Address=10.0.0.101/24
+        Gateway=10.0.0.1
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar > user-data/services-02.yaml 1`] = `
+#cloud-config
+hostname: services-02
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=services-02"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.102:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.102:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://10.0.0.102:2380"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-production"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=10.0.0.102"
+            Environment="FLEET_METADATA=role=services"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+    - name: 00-eth0.network
+      runtime: true
+      content: |
+        [Match]
+        Name=eth0
+
+        [Network]
+        DNS=10.0.0.2
+        Address=10.0.0.102/24
+        Gateway=10.0.0.1
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar > user-data/services-03.yaml 1`] = `
+#cloud-config
+hostname: services-03
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=services-03"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.103:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.103:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://10.0.0.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-production"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=10.0.0.103"
+            Environment="FLEET_METADATA=role=services"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+    - name: 00-eth0.network
+      runtime: true
+      content: |
+        [Match]
+        Name=eth0
+
+        [Network]
+        DNS=10.0.0.2
+        Address=10.0.0.103/24
+        Gateway=10.0.0.1
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar > user-data/worker-01.yaml 1`] = `
+#cloud-config
+hostname: worker-01
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=worker-01"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_PROXY=on"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=10.0.0.104"
+            Environment="FLEET_METADATA=role=worker"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+    - name: 00-eth0.network
+      runtime: true
+      content: |
+        [Match]
+        Name=eth0
+
+        [Network]
+        DNS=10.0.0.2
+        Address=10.0.0.104/24
+        Gateway=10.0.0.1
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+  locksmith:
+    endpoint: http://10.0.0.101:2379,http://10.0.0.102:2379,http://10.0.0.103:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar > user-data/worker-02.yaml 1`] = `
+#cloud-config
+hostname: worker-02
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=worker-02"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_PROXY=on"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=10.0.0.105"
+            Environment="FLEET_METADATA=role=worker"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+    - name: 00-eth0.network
+      runtime: true
+      content: |
+        [Match]
+        Name=eth0
+
+        [Network]
+        DNS=10.0.0.2
+        Address=10.0.0.105/24
+        Gateway=10.0.0.1
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+  locksmith:
+    endpoint: http://10.0.0.101:2379,http://10.0.0.102:2379,http://10.0.0.103:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × coreos > user-data/etcd-01.yaml 1`] = `
+#cloud-config
+hostname: etcd-01
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    name: etcd-01
+    advertise_client_urls: http://192.168.62.101:2379
+    initial_advertise_peer_urls: http://192.168.62.101:2380
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    listen_peer_urls: http://192.168.62.101:2380
+    initial_cluster: etcd-01=http://192.168.62.101:2380
+    initial_cluster_state: new
+    initial_cluster_token: cclab-dev
+  fleet:
+    public_ip: 192.168.62.101
+    metadata: role=etcd
+    etcd_servers: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × coreos > user-data/worker-01.yaml 1`] = `
+#cloud-config
+hostname: worker-01
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    proxy: "on"
+    listen_client_urls: http://127.0.0.1:2379
+    initial_cluster: etcd-01=http://192.168.62.101:2380
+  fleet:
+    public_ip: 192.168.62.102
+    metadata: role=worker
+    etcd_servers: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × coreos > user-data/worker-02.yaml 1`] = `
+#cloud-config
+hostname: worker-02
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    proxy: "on"
+    listen_client_urls: http://127.0.0.1:2379
+    initial_cluster: etcd-01=http://192.168.62.101:2380
+  fleet:
+    public_ip: 192.168.62.103
+    metadata: role=worker
+    etcd_servers: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × coreos > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "dev" ("dev", "coreos" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "coreos-stable"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 1024
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 1024
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-dev-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-dev-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 1024
+    prl.cpus = 1
+  end
+
+  config.vm.define "etcd-01" do |m|
+    m.vm.hostname = "etcd-01"
+    m.vm.network :private_network, ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "dev-etcd-01"
+    end
+    m.vm.provision :file, source: "user-data/etcd-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-01" do |m|
+    m.vm.hostname = "worker-01"
+    m.vm.network :private_network, ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "dev-worker-01"
+    end
+    m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-02" do |m|
+    m.vm.hostname = "worker-02"
+    m.vm.network :private_network, ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "dev-worker-02"
+    end
+    m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × flatcar > user-data/etcd-01.yaml 1`] = `
+#cloud-config
+hostname: etcd-01
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=etcd-01"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.62.101:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.62.101:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://192.168.62.101:2380"
+            Environment="ETCD_INITIAL_CLUSTER=etcd-01=http://192.168.62.101:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-dev"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.62.101"
+            Environment="FLEET_METADATA=role=etcd"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × flatcar > user-data/worker-01.yaml 1`] = `
+#cloud-config
+hostname: worker-01
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=worker-01"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_PROXY=on"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://127.0.0.1:2379"
+            Environment="ETCD_INITIAL_CLUSTER=etcd-01=http://192.168.62.101:2380"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.62.102"
+            Environment="FLEET_METADATA=role=worker"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × flatcar > user-data/worker-02.yaml 1`] = `
+#cloud-config
+hostname: worker-02
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=worker-02"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_PROXY=on"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://127.0.0.1:2379"
+            Environment="ETCD_INITIAL_CLUSTER=etcd-01=http://192.168.62.101:2380"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.62.103"
+            Environment="FLEET_METADATA=role=worker"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × flatcar > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "dev" ("dev", "flatcar" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "flatcar-stable"
+  config.vm.box_url = "https://stable.release.flatcar-linux.net/amd64-usr/current/flatcar_production_vagrant.json"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 1024
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 1024
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-dev-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-dev-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 1024
+    prl.cpus = 1
+  end
+
+  config.vm.define "etcd-01" do |m|
+    m.vm.hostname = "etcd-01"
+    m.vm.network :private_network, ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "dev-etcd-01"
+    end
+    m.vm.provision :file, source: "user-data/etcd-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-01" do |m|
+    m.vm.hostname = "worker-01"
+    m.vm.network :private_network, ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "dev-worker-01"
+    end
+    m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-02" do |m|
+    m.vm.hostname = "worker-02"
+    m.vm.network :private_network, ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "dev-worker-02"
+    end
+    m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > laptop × coreos > user-data/core-01.yaml 1`] = `
+#cloud-config
+hostname: core-01
+coreos:
+  units:
+    - name: docker-tcp.socket
+      content: |
+        [Unit]
+        Description=Docker Socket for the API
+
+        [Socket]
+        ListenStream=2375
+        BindIPv6Only=both
+        Service=docker.service
+
+        [Install]
+        WantedBy=sockets.target
+      enable: true
+    - name: enable-docker-tcp.service
+      content: |
+        [Unit]
+        Description=Enable the Docker Socket for the API
+        After=docker.service docker.socket
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        # systemd refuses to start a socket whose service is already running ("Socket service
+        # docker.service already active, refusing"): stop docker, start the socket, start docker again.
+        ExecStart=/usr/bin/systemctl enable docker-tcp.socket
+        ExecStart=/usr/bin/systemctl stop docker.service
+        ExecStart=/usr/bin/systemctl start docker-tcp.socket
+        ExecStart=/usr/bin/systemctl start docker.service
+      command: start
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > laptop × coreos > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "laptop" ("laptop", "coreos" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "coreos-stable"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 2048
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 2048
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-laptop-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-laptop-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 2048
+    prl.cpus = 1
+  end
+
+  config.vm.define "core-01" do |m|
+    m.vm.hostname = "core-01"
+    m.vm.network :private_network, ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The Docker API has no authentication: forward it on the host's loopback only.
+    m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "laptop-core-01"
+    end
+    m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > laptop × flatcar > user-data/core-01.yaml 1`] = `
+#cloud-config
+hostname: core-01
+coreos:
+  units:
+    - name: docker-tcp.socket
+      content: |
+        [Unit]
+        Description=Docker Socket for the API
+
+        [Socket]
+        ListenStream=2375
+        BindIPv6Only=both
+        Service=docker.service
+
+        [Install]
+        WantedBy=sockets.target
+      enable: true
+    - name: enable-docker-tcp.service
+      content: |
+        [Unit]
+        Description=Enable the Docker Socket for the API
+        After=docker.service docker.socket
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        # systemd refuses to start a socket whose service is already running ("Socket service
+        # docker.service already active, refusing"): stop docker, start the socket, start docker again.
+        ExecStart=/usr/bin/systemctl enable docker-tcp.socket
+        ExecStart=/usr/bin/systemctl stop docker.service
+        ExecStart=/usr/bin/systemctl start docker-tcp.socket
+        ExecStart=/usr/bin/systemctl start docker.service
+      command: start
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > laptop × flatcar > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "laptop" ("laptop", "flatcar" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "flatcar-stable"
+  config.vm.box_url = "https://stable.release.flatcar-linux.net/amd64-usr/current/flatcar_production_vagrant.json"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 2048
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 2048
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-laptop-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-laptop-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 2048
+    prl.cpus = 1
+  end
+
+  config.vm.define "core-01" do |m|
+    m.vm.hostname = "core-01"
+    m.vm.network :private_network, ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The Docker API has no authentication: forward it on the host's loopback only.
+    m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "laptop-core-01"
+    end
+    m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × coreos > user-data/services-01.yaml 1`] = `
+#cloud-config
+hostname: services-01
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    name: services-01
+    advertise_client_urls: http://192.168.63.101:2379
+    initial_advertise_peer_urls: http://192.168.63.101:2380
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    listen_peer_urls: http://192.168.63.101:2380
+    initial_cluster: services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380
+    initial_cluster_state: new
+    initial_cluster_token: cclab-production
+  fleet:
+    public_ip: 192.168.63.101
+    metadata: role=services
+    etcd_servers: http://127.0.0.1:2379
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × coreos > user-data/services-02.yaml 1`] = `
+#cloud-config
+hostname: services-02
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    name: services-02
+    advertise_client_urls: http://192.168.63.102:2379
+    initial_advertise_peer_urls: http://192.168.63.102:2380
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    listen_peer_urls: http://192.168.63.102:2380
+    initial_cluster: services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380
+    initial_cluster_state: new
+    initial_cluster_token: cclab-production
+  fleet:
+    public_ip: 192.168.63.102
+    metadata: role=services
+    etcd_servers: http://127.0.0.1:2379
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × coreos > user-data/services-03.yaml 1`] = `
+#cloud-config
+hostname: services-03
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    name: services-03
+    advertise_client_urls: http://192.168.63.103:2379
+    initial_advertise_peer_urls: http://192.168.63.103:2380
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    listen_peer_urls: http://192.168.63.103:2380
+    initial_cluster: services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380
+    initial_cluster_state: new
+    initial_cluster_token: cclab-production
+  fleet:
+    public_ip: 192.168.63.103
+    metadata: role=services
+    etcd_servers: http://127.0.0.1:2379
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × coreos > user-data/worker-01.yaml 1`] = `
+#cloud-config
+hostname: worker-01
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    proxy: "on"
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    initial_cluster: services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380
+  fleet:
+    public_ip: 192.168.63.104
+    metadata: role=worker
+    etcd_servers: http://127.0.0.1:2379
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+  locksmith:
+    endpoint: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × coreos > user-data/worker-02.yaml 1`] = `
+#cloud-config
+hostname: worker-02
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    proxy: "on"
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    initial_cluster: services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380
+  fleet:
+    public_ip: 192.168.63.105
+    metadata: role=worker
+    etcd_servers: http://127.0.0.1:2379
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+  locksmith:
+    endpoint: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × coreos > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "production" ("production", "coreos" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "coreos-stable"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 1024
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 1024
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-production-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-production-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 1024
+    prl.cpus = 1
+  end
+
+  config.vm.define "services-01" do |m|
+    m.vm.hostname = "services-01"
+    m.vm.network :private_network, ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-services-01"
+    end
+    m.vm.provision :file, source: "user-data/services-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "services-02" do |m|
+    m.vm.hostname = "services-02"
+    m.vm.network :private_network, ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-services-02"
+    end
+    m.vm.provision :file, source: "user-data/services-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "services-03" do |m|
+    m.vm.hostname = "services-03"
+    m.vm.network :private_network, ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-services-03"
+    end
+    m.vm.provision :file, source: "user-data/services-03.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-01" do |m|
+    m.vm.hostname = "worker-01"
+    m.vm.network :private_network, ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-worker-01"
+    end
+    m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-02" do |m|
+    m.vm.hostname = "worker-02"
+    m.vm.network :private_network, ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-worker-02"
+    end
+    m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × flatcar > user-data/services-01.yaml 1`] = `
+#cloud-config
+hostname: services-01
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=services-01"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.101:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.63.101:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://192.168.63.101:2380"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-production"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.63.101"
+            Environment="FLEET_METADATA=role=services"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × flatcar > user-data/services-02.yaml 1`] = `
+#cloud-config
+hostname: services-02
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=services-02"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.102:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.63.102:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://192.168.63.102:2380"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-production"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.63.102"
+            Environment="FLEET_METADATA=role=services"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × flatcar > user-data/services-03.yaml 1`] = `
+#cloud-config
+hostname: services-03
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=services-03"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.103:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.63.103:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://192.168.63.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-production"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.63.103"
+            Environment="FLEET_METADATA=role=services"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × flatcar > user-data/worker-01.yaml 1`] = `
+#cloud-config
+hostname: worker-01
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=worker-01"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_PROXY=on"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.63.104"
+            Environment="FLEET_METADATA=role=worker"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+  locksmith:
+    endpoint: http://192.168.63.101:2379,http://192.168.63.102:2379,http://192.168.63.103:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × flatcar > user-data/worker-02.yaml 1`] = `
+#cloud-config
+hostname: worker-02
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=worker-02"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_PROXY=on"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_INITIAL_CLUSTER=services-01=http://192.168.63.101:2380,services-02=http://192.168.63.102:2380,services-03=http://192.168.63.103:2380"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.63.105"
+            Environment="FLEET_METADATA=role=worker"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+  update:
+    group: stable
+    reboot_strategy: etcd-lock
+  locksmith:
+    endpoint: http://192.168.63.101:2379,http://192.168.63.102:2379,http://192.168.63.103:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > production × flatcar > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "production" ("production", "flatcar" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "flatcar-stable"
+  config.vm.box_url = "https://stable.release.flatcar-linux.net/amd64-usr/current/flatcar_production_vagrant.json"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 1024
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 1024
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-production-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-production-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 1024
+    prl.cpus = 1
+  end
+
+  config.vm.define "services-01" do |m|
+    m.vm.hostname = "services-01"
+    m.vm.network :private_network, ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-services-01"
+    end
+    m.vm.provision :file, source: "user-data/services-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "services-02" do |m|
+    m.vm.hostname = "services-02"
+    m.vm.network :private_network, ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-services-02"
+    end
+    m.vm.provision :file, source: "user-data/services-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "services-03" do |m|
+    m.vm.hostname = "services-03"
+    m.vm.network :private_network, ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-services-03"
+    end
+    m.vm.provision :file, source: "user-data/services-03.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-01" do |m|
+    m.vm.hostname = "worker-01"
+    m.vm.network :private_network, ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-worker-01"
+    end
+    m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "worker-02" do |m|
+    m.vm.hostname = "worker-02"
+    m.vm.network :private_network, ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "production-worker-02"
+    end
+    m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × coreos > user-data/core-01.yaml 1`] = `
+#cloud-config
+hostname: core-01
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    name: core-01
+    advertise_client_urls: http://192.168.61.101:2379
+    initial_advertise_peer_urls: http://192.168.61.101:2380
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    listen_peer_urls: http://192.168.61.101:2380
+    initial_cluster: core-01=http://192.168.61.101:2380,core-02=http://192.168.61.102:2380,core-03=http://192.168.61.103:2380
+    initial_cluster_state: new
+    initial_cluster_token: cclab-small
+  fleet:
+    public_ip: 192.168.61.101
+    etcd_servers: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × coreos > user-data/core-02.yaml 1`] = `
+#cloud-config
+hostname: core-02
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    name: core-02
+    advertise_client_urls: http://192.168.61.102:2379
+    initial_advertise_peer_urls: http://192.168.61.102:2380
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    listen_peer_urls: http://192.168.61.102:2380
+    initial_cluster: core-01=http://192.168.61.101:2380,core-02=http://192.168.61.102:2380,core-03=http://192.168.61.103:2380
+    initial_cluster_state: new
+    initial_cluster_token: cclab-small
+  fleet:
+    public_ip: 192.168.61.102
+    etcd_servers: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × coreos > user-data/core-03.yaml 1`] = `
+#cloud-config
+hostname: core-03
+coreos:
+  units:
+    - name: etcd2.service
+      command: start
+    - name: fleet.service
+      command: start
+  etcd2:
+    name: core-03
+    advertise_client_urls: http://192.168.61.103:2379
+    initial_advertise_peer_urls: http://192.168.61.103:2380
+    listen_client_urls: http://0.0.0.0:2379,http://0.0.0.0:4001
+    listen_peer_urls: http://192.168.61.103:2380
+    initial_cluster: core-01=http://192.168.61.101:2380,core-02=http://192.168.61.102:2380,core-03=http://192.168.61.103:2380
+    initial_cluster_state: new
+    initial_cluster_token: cclab-small
+  fleet:
+    public_ip: 192.168.61.103
+    etcd_servers: http://127.0.0.1:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × coreos > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "small" ("small", "coreos" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "coreos-stable"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 1024
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 1024
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-small-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-small-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 1024
+    prl.cpus = 1
+  end
+
+  config.vm.define "core-01" do |m|
+    m.vm.hostname = "core-01"
+    m.vm.network :private_network, ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "small-core-01"
+    end
+    m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "core-02" do |m|
+    m.vm.hostname = "core-02"
+    m.vm.network :private_network, ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "small-core-02"
+    end
+    m.vm.provision :file, source: "user-data/core-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "core-03" do |m|
+    m.vm.hostname = "core-03"
+    m.vm.network :private_network, ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "small-core-03"
+    end
+    m.vm.provision :file, source: "user-data/core-03.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × flatcar > user-data/core-01.yaml 1`] = `
+#cloud-config
+hostname: core-01
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=core-01"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.101:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.61.101:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://192.168.61.101:2380"
+            Environment="ETCD_INITIAL_CLUSTER=core-01=http://192.168.61.101:2380,core-02=http://192.168.61.102:2380,core-03=http://192.168.61.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-small"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.61.101"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × flatcar > user-data/core-02.yaml 1`] = `
+#cloud-config
+hostname: core-02
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=core-02"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.102:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.61.102:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://192.168.61.102:2380"
+            Environment="ETCD_INITIAL_CLUSTER=core-01=http://192.168.61.101:2380,core-02=http://192.168.61.102:2380,core-03=http://192.168.61.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-small"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.61.102"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × flatcar > user-data/core-03.yaml 1`] = `
+#cloud-config
+hostname: core-03
+write_files:
+  - path: /opt/cclab/install-fleetd.sh
+    permissions: "0755"
+    owner: root
+    content: |
+      #!/bin/bash
+      # Installs fleetd and fleetctl into /opt/bin from the release tarball named by FLEET_URL,
+      # checking FLEET_SHA256 when it is set. Run once by fleet-install.service.
+      set -euo pipefail
+      [ -x /opt/bin/fleetd ] && exit 0
+      tmp=$(mktemp -d)
+      trap 'rm -rf "$tmp"' EXIT
+      curl --fail --silent --show-error --location --retry 5 --output "$tmp/fleet.tar.gz" "$FLEET_URL"
+      if [ -n "\${FLEET_SHA256:-}" ]; then
+        echo "$FLEET_SHA256  $tmp/fleet.tar.gz" | sha256sum --check --strict -
+      fi
+      tar -xzf "$tmp/fleet.tar.gz" -C "$tmp"
+      for bin in fleetd fleetctl; do
+        found=$(find "$tmp" -type f -name "$bin" | head -n 1)
+        [ -n "$found" ] || { echo "no $bin in $FLEET_URL" >&2; exit 1; }
+        install -D -m 0755 "$found" "/opt/bin/$bin"
+      done
+coreos:
+  units:
+    - name: etcd-member.service
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="ETCD_NAME=core-03"
+            Environment="ETCD_ENABLE_V2=true"
+            Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.103:2379"
+            Environment="ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.61.103:2380"
+            Environment="ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001"
+            Environment="ETCD_LISTEN_PEER_URLS=http://192.168.61.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER=core-01=http://192.168.61.101:2380,core-02=http://192.168.61.102:2380,core-03=http://192.168.61.103:2380"
+            Environment="ETCD_INITIAL_CLUSTER_STATE=new"
+            Environment="ETCD_INITIAL_CLUSTER_TOKEN=cclab-small"
+    - name: fleet-install.service
+      content: |
+        [Unit]
+        Description=Install fleetd (fleet is not part of Flatcar)
+        Wants=network-online.target
+        After=network-online.target
+        ConditionPathExists=!/opt/bin/fleetd
+
+        [Service]
+        Type=oneshot
+        RemainAfterExit=yes
+        ExecStart=/opt/cclab/install-fleetd.sh
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz"
+    - name: fleet.service
+      content: |
+        [Unit]
+        Description=fleet daemon
+        Wants=fleet-install.service etcd-member.service
+        After=fleet-install.service etcd-member.service
+
+        [Service]
+        ExecStart=/opt/bin/fleetd
+        Restart=always
+        RestartSec=10s
+
+        [Install]
+        WantedBy=multi-user.target
+      enable: true
+      command: start
+      drop_ins:
+        - name: 20-cclab.conf
+          content: |
+            [Service]
+            Environment="FLEET_PUBLIC_IP=192.168.61.103"
+            Environment="FLEET_ETCD_SERVERS=http://127.0.0.1:2379"
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > small × flatcar > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "small" ("small", "flatcar" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Vagrant's insecure key, as coreos-vagrant and Flatcar's boxes expect.
+  config.ssh.insert_key = false
+  config.vm.box = "flatcar-stable"
+  config.vm.box_url = "https://stable.release.flatcar-linux.net/amd64-usr/current/flatcar_production_vagrant.json"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 1024
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 1024
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-small-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-small-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 1024
+    prl.cpus = 1
+  end
+
+  config.vm.define "core-01" do |m|
+    m.vm.hostname = "core-01"
+    m.vm.network :private_network, ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "small-core-01"
+    end
+    m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "core-02" do |m|
+    m.vm.hostname = "core-02"
+    m.vm.network :private_network, ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "small-core-02"
+    end
+    m.vm.provision :file, source: "user-data/core-02.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+
+  config.vm.define "core-03" do |m|
+    m.vm.hostname = "core-03"
+    m.vm.network :private_network, ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.provider :virtualbox do |vb|
+      vb.name = "small-core-03"
+    end
+    m.vm.provision :file, source: "user-data/core-03.yaml", destination: "/tmp/vagrantfile-user-data"
+    m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+end
+
+`

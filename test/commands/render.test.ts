@@ -1,0 +1,83 @@
+/**
+ * What a new user does first: build cclab, render the dev lab with three workers, check the
+ * cloud-configs. Real processes, real files, real exit codes.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { ensureBuilt } from '../helpers/cli.js';
+import { parseCloudConfig, REPO, run } from '../helpers/render.js';
+
+const CLI = join(REPO, 'bin/cclab.js');
+
+/** The environment of a user who has not configured anything for cclab or Vagrant. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const k of Object.keys(env)) if (k.startsWith('VAGRANT_') || k.startsWith('CCLAB_')) delete env[k];
+  return env;
+}
+
+const cclab = (args: string[], cwd: string) => run(process.execPath, [CLI, ...args], { cwd, env: userEnv(), timeoutMs: 60_000 });
+
+// The build is shared with the other CLI tests (written beside dist/ and renamed into place, so a
+// test running the CLI meanwhile never reads half a file); `npm ci` builds the same way.
+t.before(ensureBuilt);
+
+t.test('render dev --workers 3, validate every user-data file', async (t) => {
+
+  const dir = t.testdir({});
+  const out = join(dir, 'lab');
+  const render = await cclab(['render', 'dev', '--workers', '3', '--out', out], dir);
+  t.equal(render.code, 0, 'cclab render exits 0', { stderr: render.stderr });
+  t.same(readdirSync(out).sort(), ['Vagrantfile', 'user-data'], 'a Vagrantfile and a user-data directory');
+  const userData = readdirSync(join(out, 'user-data')).sort();
+  t.same(userData, ['etcd-01.yaml', 'worker-01.yaml', 'worker-02.yaml', 'worker-03.yaml'], 'four user-data files');
+  const vagrantfile = readFileSync(join(out, 'Vagrantfile'), 'utf8');
+  t.equal((vagrantfile.match(/^ {2}config\.vm\.define "/gm) ?? []).length, 4, 'four machines in the Vagrantfile');
+  t.match(render.stdout, /^Rendered lab dev \(dev, flatcar stable, 4 machines\) for virtualbox into /, 'says what it rendered, on stdout');
+  t.match(render.stdout, /user-data\/worker-03\.yaml {2}\(worker, 192\.168\.\d+\.104\)/);
+  t.match(render.stderr, /Boot it with `cclab up dev`/, 'the next step, on stderr');
+  for (const f of userData) {
+    const cc = parseCloudConfig(readFileSync(join(out, 'user-data', f), 'utf8'));
+    t.equal(cc.hostname, f.replace('.yaml', ''), `${f}: its machine's cloud-config`);
+  }
+
+  for (const f of userData) {
+    const v = await cclab(['validate', join(out, 'user-data', f)], dir);
+    t.equal(v.code, 0, `cclab validate ${f} exits 0`, { stdout: v.stdout, stderr: v.stderr });
+    t.match(v.stdout + v.stderr, /0 errors/, `${f}: no errors`);
+  }
+  const notCloudConfig = await cclab(['validate', join(out, 'Vagrantfile')], dir);
+  t.equal(notCloudConfig.code, 9, 'validate does fail: a Vagrantfile is not a cloud-config (exit 9)');
+});
+
+t.test('the CLI refuses bad labs with the documented exit codes', async (t) => {
+  const dir = t.testdir({});
+  const small = await cclab(['render', 'small', '--members', '12', '--out', join(dir, 's')], dir);
+  t.equal(small.code, 3, 'an invalid lab exits 3');
+  t.match(small.stderr, /error: labs\/small\.yaml is not a valid lab:\n {2}- members: small takes 3–9 members, not 12: /);
+  t.same(readdirSync(dir), [], 'nothing written');
+  const both = await cclab(['render', 'dev', '--config', 'x.yaml'], dir);
+  t.equal(both.code, 2, 'a usage error exits 2');
+  t.match(both.stderr, /give an architecture or --config, not both/);
+  const provider = await run(process.execPath, [CLI, 'render', 'dev', '--out', join(dir, 'p')], {
+    cwd: dir,
+    env: { ...userEnv(), VAGRANT_DEFAULT_PROVIDER: 'libvirt' },
+  });
+  t.equal(provider.code, 3, 'VAGRANT_DEFAULT_PROVIDER=libvirt without --box: Flatcar has no libvirt box');
+  t.match(provider.stderr, /Flatcar publishes no libvirt box/);
+});
+
+t.test('render --target bare-metal from the command line', async (t) => {
+  const dir = t.testdir({});
+  const r = await cclab(
+    ['render', 'production', '--os', 'coreos', '--target', 'bare-metal', '--subnet', '10.0.0.0/24', '--gateway', '10.0.0.1', '--dns', '10.0.0.2', '--out', 'bm'],
+    dir,
+  );
+  t.equal(r.code, 0, { stderr: r.stderr });
+  t.same(readdirSync(join(dir, 'bm')), ['user-data'], 'no Vagrantfile');
+  const files = readdirSync(join(dir, 'bm/user-data')).sort();
+  t.same(files, ['services-01.yaml', 'services-02.yaml', 'services-03.yaml', 'worker-01.yaml', 'worker-02.yaml']);
+  const v = await cclab(['validate', '--os', 'coreos', ...files.map((f) => join('bm/user-data', f))], dir);
+  t.equal(v.code, 0, 'valid for legacy CoreOS', { stdout: v.stdout, stderr: v.stderr });
+});

@@ -1,0 +1,150 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../src/commands/validate.js';
+import type { ValidateCommandOptions } from '../../src/commands/validate.js';
+import { memoryIo } from '../../src/context.js';
+import type { Context } from '../../src/context.js';
+import { CclabError, ExitCode, InvalidFileError, UsageError } from '../../src/errors.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/validate/', import.meta.url));
+const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
+
+const GOOD = fixture('modern-flatcar.yaml');
+const WARNS = '#cloud-config\nhostname: core-01\nhostnme: typo\n';
+const HYPHENS = '#cloud-config\ncoreos:\n  update:\n    reboot-strategy: "off"\n';
+
+function setup(t: Test, files: Parameters<Test['testdir']>[0]) {
+  const dir = t.testdir(files);
+  const io = memoryIo();
+  const ctx: Context = { io, env: {}, cwd: dir, signal: new AbortController().signal };
+  return { dir, io, ctx, run: (opts: ValidateCommandOptions) => run(opts, ctx) };
+}
+
+t.test('prints FILE:LINE: severity: message on stdout and a summary on stderr', async (t) => {
+  const s = setup(t, { 'good.yaml': GOOD, 'warn.yaml': WARNS, 'hyphens.yaml': HYPHENS });
+  const err = await s.run({ files: ['good.yaml', 'warn.yaml', 'hyphens.yaml'], os: 'flatcar', json: false }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.equal(
+    s.io.stdout,
+    [
+      'warn.yaml:3: warning: unrecognized key "hostnme" (did you mean "hostname"?)',
+      'hyphens.yaml:4: error: "reboot-strategy" is ignored by Flatcar, which only reads snake_case keys (since February 2024): write "reboot_strategy"',
+      '',
+    ].join('\n'),
+  );
+  t.equal(s.io.stderr, '3 files: 1 error, 1 warning\n');
+  t.ok(err instanceof InvalidFileError, 'throws InvalidFileError after printing');
+  const e = err as InvalidFileError;
+  t.equal(e.exitCode, ExitCode.invalidFile);
+  t.match(e.message, /1 of 3 files are not valid cloud-config for Flatcar/);
+  t.match(e.hint, /fix the lines marked "error"/);
+});
+
+t.test('warnings alone do not fail; the report is returned', async (t) => {
+  const s = setup(t, { 'a.yaml': WARNS, 'b.yaml': GOOD });
+  const report = await s.run({ files: ['a.yaml', 'b.yaml'], os: 'flatcar', json: false });
+  t.equal(report.errors, 0);
+  t.equal(report.warnings, 1);
+  t.equal(s.io.stdout, 'a.yaml:3: warning: unrecognized key "hostnme" (did you mean "hostname"?)\n');
+  t.equal(s.io.stderr, '2 files: 0 errors, 1 warning\n');
+});
+
+t.test('a clean file prints nothing on stdout', async (t) => {
+  const s = setup(t, { 'a.yaml': GOOD });
+  await s.run({ files: ['a.yaml'], os: 'flatcar', json: false });
+  t.equal(s.io.stdout, '');
+  t.equal(s.io.stderr, '1 file: 0 errors, 0 warnings\n');
+});
+
+t.test('--os coreos: hyphenated keys are warnings, so the same file passes', async (t) => {
+  const s = setup(t, { 'h.yaml': HYPHENS });
+  const report = await s.run({ files: ['h.yaml'], os: 'coreos', json: false });
+  t.same([report.errors, report.warnings], [0, 1]);
+  t.match(s.io.stdout, /^h\.yaml:4: warning: "reboot-strategy" works on legacy CoreOS/);
+});
+
+t.test('the target defaults to Flatcar', async (t) => {
+  const s = setup(t, { 'h.yaml': HYPHENS });
+  await t.rejects(s.run({ files: ['h.yaml'] }), InvalidFileError);
+  t.match(s.io.stdout, /error: "reboot-strategy" is ignored by Flatcar/);
+});
+
+t.test('--json prints exactly one JSON document on stdout', async (t) => {
+  const s = setup(t, { 'good.yaml': GOOD, 'bad.yaml': fixture('enums/bad.yaml') });
+  await t.rejects(s.run({ files: ['good.yaml', 'bad.yaml', 'missing.yaml'], os: 'flatcar', json: true }), InvalidFileError);
+  const doc = JSON.parse(s.io.stdout) as {
+    files: { file: string; diagnostics: { line: number; column?: number; severity: string; message: string }[] }[];
+    errors: number;
+    warnings: number;
+  };
+  t.same(Object.keys(doc).sort(), ['errors', 'files', 'warnings']);
+  t.same(
+    doc.files.map((f) => f.file),
+    ['good.yaml', 'bad.yaml', 'missing.yaml'],
+  );
+  t.same(doc.files[0]?.diagnostics, []);
+  t.match(doc.files[1]?.diagnostics[0], { line: 2, column: 19, severity: 'error', message: /manage_etc_hosts/ });
+  t.same(doc.files[2]?.diagnostics, [{ line: 0, severity: 'error', message: 'cannot read the file: no such file' }]);
+  const all = doc.files.flatMap((f) => f.diagnostics);
+  t.equal(doc.errors, all.filter((d) => d.severity === 'error').length);
+  t.equal(doc.warnings, all.filter((d) => d.severity === 'warning').length);
+  t.equal(doc.errors, 11, 'ten in bad.yaml, one for missing.yaml');
+  t.equal(s.io.stderr, '3 files: 11 errors, 1 warning\n', 'the summary stays on stderr');
+});
+
+t.test('a file that cannot be read is an error of that file, the others are still checked', async (t) => {
+  const s = setup(t, { 'warn.yaml': WARNS, sub: t.fixture('dir', {}) });
+  await t.rejects(s.run({ files: ['nope.yaml', 'sub', 'warn.yaml'], os: 'flatcar', json: false }), InvalidFileError);
+  t.equal(
+    s.io.stdout,
+    [
+      'nope.yaml: error: cannot read the file: no such file',
+      'sub: error: cannot read the file: it is a directory',
+      'warn.yaml:3: warning: unrecognized key "hostnme" (did you mean "hostname"?)',
+      '',
+    ].join('\n'),
+  );
+  t.equal(s.io.stderr, '3 files: 2 errors, 1 warning\n');
+});
+
+t.test('a path through a file is reported, not thrown', async (t) => {
+  const s = setup(t, { 'plain.yaml': GOOD });
+  await t.rejects(s.run({ files: ['plain.yaml/inner.yaml'], os: 'flatcar', json: false }), InvalidFileError);
+  t.equal(s.io.stdout, 'plain.yaml/inner.yaml: error: cannot read the file: a parent of it is not a directory\n');
+});
+
+t.test('absolute paths are read as given and printed as given', async (t) => {
+  const s = setup(t, { 'w.yaml': WARNS });
+  const abs = join(s.dir, 'w.yaml');
+  const elsewhere: Context = { ...s.ctx, cwd: '/' };
+  await run({ files: [abs], os: 'flatcar', json: false }, elsewhere);
+  t.equal(s.io.stdout, `${abs}:3: warning: unrecognized key "hostnme" (did you mean "hostname"?)\n`);
+});
+
+t.test('usage errors', async (t) => {
+  const s = setup(t, {});
+  await t.rejects(s.run({ files: [], os: 'flatcar', json: false }), UsageError);
+  await t.rejects(s.run({ files: ['a.yaml'], os: 'windows' as never, json: false }), UsageError);
+  t.equal(s.io.stdout, '', 'nothing printed');
+});
+
+t.test('the thrown error is a CclabError that cli.ts maps to exit code 9', async (t) => {
+  const s = setup(t, { 'x.yaml': 'not a cloud-config\n' });
+  const e = await s.run({ files: ['x.yaml'], os: 'coreos', json: false }).catch((error: unknown) => error);
+  t.ok(e instanceof CclabError);
+  t.equal((e as CclabError).exitCode, 9);
+  t.match((e as CclabError).message, /legacy CoreOS/);
+  t.equal(
+    s.io.stdout,
+    [
+      'x.yaml:1: error: first line must be exactly "#cloud-config", found "not a cloud-config"',
+      'x.yaml:1: error: a cloud-config must be a mapping of keys (ssh_authorized_keys, coreos, write_files, …), found the string "not a cloud-config"',
+      '',
+    ].join('\n'),
+  );
+});

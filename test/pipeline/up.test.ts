@@ -1,0 +1,313 @@
+/**
+ * `cclab up` through `run()` of src/commands/up.ts: the real store (a temporary lab home), the real
+ * Vagrant driver and execa runner driving the fake `vagrant` on PATH, in-memory preflight probes
+ * and an injected health step. Asserts what Vagrant was asked to do, the manifest after success
+ * and after each kind of failure, resume, refusal and recreation.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import type { Test } from 'tap';
+import { run as up, type UpOptions } from '../../src/commands/up.js';
+import { memoryIo, type Context } from '../../src/context.js';
+import { CommandError, ExitCode, UnhealthyError, UsageError } from '../../src/errors.js';
+import type { Manifest } from '../../src/home/manifest.js';
+import { readManifest } from '../../src/home/manifest.js';
+import type { LabOverrides } from '../../src/lab/resolve.js';
+import type { Lab } from '../../src/lab/types.js';
+import type { Probes } from '../../src/pipeline/preflight.js';
+import type { UpResult } from '../../src/pipeline/up.js';
+import type { LabHealth } from '../../src/health/types.js';
+import { fakeVagrant, type FakeVagrant } from '../helpers/fake-vagrant.js';
+
+// The scenarios are independent (each has its own home and fake): run a few at once.
+t.jobs = 4;
+
+const okProbes: Probes = {
+  vagrantVersion: async () => '2.3.4',
+  providerUsable: async () => ({ ok: true, detail: 'usable' }),
+  boxes: async () => [{ name: 'test/flatcar', provider: 'libvirt' }],
+  vboxNetworksConf: async () => undefined,
+  interfaces: async () => [],
+  portFree: async () => true,
+};
+
+interface HealthCall {
+  lab: string;
+  dockerEndpoint: string | undefined;
+  timeoutMs: number;
+}
+
+interface Outcome {
+  result?: UpResult;
+  error?: unknown;
+  stdout: string;
+  stderr: string;
+}
+
+/** A lab home with the fake vagrant, and `up` runs against it. */
+function labHome(t: Test, fakeEnv: Record<string, string> = {}) {
+  const fake = fakeVagrant(t, fakeEnv);
+  const home = path.join(fake.dir, 'home');
+  const healthCalls: HealthCall[] = [];
+  let healthy = true;
+  const h = {
+    fake,
+    home,
+    dir: (name: string) => path.join(home, 'labs', name),
+    healthCalls,
+    setHealthy(v: boolean) {
+      healthy = v;
+    },
+    manifest: (name: string): Promise<Manifest> => readManifest(path.join(home, 'labs', name)),
+    /** `cclab up TARGET [overrides]`; `env` adds fake knobs for this run only. */
+    async up(target: string, o: { overrides?: LabOverrides; env?: Record<string, string> } & Partial<UpOptions> = {}): Promise<Outcome> {
+      const io = memoryIo();
+      const ctx: Context = { io, env: { ...fake.env, CCLAB_HOME: home, ...o.env }, cwd: fake.dir, signal: new AbortController().signal };
+      const overrides = o.overrides ?? {};
+      const opts: UpOptions = {
+        target,
+        overrides,
+        recreate: false,
+        parallel: 1,
+        wait: false,
+        timeoutMs: 1000,
+        verbose: false,
+        json: false,
+        labOptionsGiven: Object.keys(overrides).length > 0,
+        ...o,
+      };
+      const health = async (lab: Lab, x: { dockerEndpoint: string | undefined; timeoutMs: number }): Promise<LabHealth> => {
+        healthCalls.push({ lab: lab.name, dockerEndpoint: x.dockerEndpoint, timeoutMs: x.timeoutMs });
+        return { healthy, text: healthy ? 'etcd: healthy' : 'etcd: 0 of 1 members answer', json: { healthy } };
+      };
+      try {
+        const result = await up(opts, ctx, { probes: okProbes, health });
+        return { result, stdout: io.stdout, stderr: io.stderr };
+      } catch (error) {
+        return { error, stdout: io.stdout, stderr: io.stderr };
+      }
+    },
+  };
+  return h;
+}
+
+/** argv of the fake's `up` processes, in the order they started. */
+const ups = (fake: FakeVagrant) => fake.invocations().filter((a) => a[0] === 'up');
+const imports = (fake: FakeVagrant) => fake.log().filter((e) => e.event === 'box-imported');
+const states = (m: Manifest) => Object.fromEntries(m.machines.map((x) => [x.name, x.state]));
+
+t.test('VirtualBox: the first machine boots alone and imports the box, then one `vagrant up MACHINE` per worker', async (t) => {
+  // A slow import: a worker started while etcd-01 imports would fail (the fake's linked-clone lock).
+  const h = labHome(t, { FAKE_VAGRANT_BOX_IMPORT_MS: '150' });
+  const r = await h.up('dev', { overrides: { workers: 3 } });
+  t.equal(r.error, undefined, 'up succeeds');
+  const argv = ups(h.fake);
+  t.same(argv[0], ['up', 'etcd-01', '--provider', 'virtualbox', '--no-parallel']);
+  t.same(
+    argv.slice(1).sort(),
+    ['worker-01', 'worker-02', 'worker-03'].map((m) => ['up', m, '--provider', 'virtualbox', '--no-parallel']),
+  );
+  t.equal(imports(h.fake).length, 1, 'the box is imported exactly once');
+  const log = h.fake.log();
+  const importedAt = log.findIndex((e) => e.event === 'box-imported');
+  const firstWorkerAt = log.findIndex((e) => e.argv?.[0] === 'up' && e.argv[1] !== 'etcd-01');
+  t.ok(importedAt >= 0 && importedAt < firstWorkerAt, 'no worker starts before the import is done');
+  t.ok(log.filter((e) => e.argv?.[0] === 'up').every((e) => e.cwd === h.dir('dev')), 'Vagrant runs in the lab directory');
+
+  const m = await h.manifest('dev');
+  t.equal(m.state, 'running');
+  t.same(states(m), { 'etcd-01': 'running', 'worker-01': 'running', 'worker-02': 'running', 'worker-03': 'running' });
+  t.equal(m.lastError, undefined);
+  t.equal(m.docker, undefined, 'dev exposes no Docker API');
+  t.ok(fs.existsSync(path.join(h.dir('dev'), 'Vagrantfile')));
+  t.same(fs.readdirSync(path.join(h.dir('dev'), 'user-data')).sort(), ['etcd-01.yaml', 'worker-01.yaml', 'worker-02.yaml', 'worker-03.yaml']);
+  t.notOk(fs.existsSync(path.join(h.dir('dev'), 'lock')), 'the lock is released');
+
+  t.match(r.stdout, /^Lab dev is up: dev, 4 machines, flatcar stable on virtualbox$/m);
+  t.notMatch(r.stdout, /Booting|preflight|›/, 'progress is not on stdout');
+  for (const m of ['etcd-01', 'worker-01', 'worker-02', 'worker-03']) t.match(r.stderr, new RegExp(`${m} \\(192\\.168\\.\\d+\\.\\d+\\) is up`), `progress of ${m} on stderr`);
+  t.match(r.stderr, /etcd-01: Importing base box 'flatcar-stable'/, 'Vagrant\'s steps per machine');
+  t.notMatch(r.stderr, /SSH username/, 'detail lines only with --verbose');
+});
+
+t.test('VirtualBox with --parallel 3: each worker still gets its own process', async (t) => {
+  const h = labHome(t);
+  const r = await h.up('dev', { overrides: { workers: 2 }, parallel: 3 });
+  t.equal(r.error, undefined);
+  const argv = ups(h.fake);
+  t.same(argv[0], ['up', 'etcd-01', '--provider', 'virtualbox', '--no-parallel']);
+  t.same(argv.slice(1).map((a) => a[1]).sort(), ['worker-01', 'worker-02']);
+  t.ok(argv.slice(1).every((a) => a.length === 5 && a[4] === '--no-parallel'), 'one machine per process');
+});
+
+t.test('libvirt: the first machine alone, then every worker in one `vagrant up … --parallel`', async (t) => {
+  const h = labHome(t, { FAKE_VAGRANT_BOX_IMPORT_MS: '100' });
+  const r = await h.up('dev', { overrides: { workers: 3, provider: 'libvirt', box: { name: 'test/flatcar' } }, verbose: true });
+  t.equal(r.error, undefined);
+  t.match(r.stderr, /^› worker-02: SSH username: core$/m, '--verbose shows every line, named once by machine');
+  t.same(ups(h.fake), [
+    ['up', 'etcd-01', '--provider', 'libvirt', '--no-parallel'],
+    ['up', 'worker-01', 'worker-02', 'worker-03', '--provider', 'libvirt', '--parallel'],
+  ]);
+  t.equal(imports(h.fake).length, 1);
+  const m = await h.manifest('dev');
+  t.equal(m.state, 'running');
+  t.same(Object.values(states(m)), ['running', 'running', 'running', 'running']);
+});
+
+t.test('laptop: the Docker endpoint is the port Vagrant really forwarded, and the health step gets it', async (t) => {
+  const h = labHome(t, { FAKE_VAGRANT_MOVE_PORT: '2999' });
+  const r = await h.up('laptop', { wait: true, timeoutMs: 4321 });
+  t.equal(r.error, undefined);
+  const m = await h.manifest('laptop');
+  t.same(m.docker, { machine: 'core-01', guestPort: 2375, hostPort: 2999, endpoint: 'tcp://127.0.0.1:2999' });
+  t.same(h.healthCalls, [{ lab: 'laptop', dockerEndpoint: 'tcp://127.0.0.1:2999', timeoutMs: 4321 }]);
+  t.ok(h.fake.invocations().some((a) => a[0] === 'port' && a[1] === 'core-01'), '`vagrant port core-01` was asked');
+  t.match(r.stdout, 'Docker API: tcp://127.0.0.1:2999 (core-01)');
+  t.match(r.stdout, 'eval $(cclab docker-env laptop)');
+  t.match(r.stdout, 'etcd: healthy');
+});
+
+t.test('without --no-wait an unhealthy lab is up (state running) but the command fails with exit code 6', async (t) => {
+  const h = labHome(t);
+  h.setHealthy(false);
+  const r = await h.up('laptop', { wait: true });
+  t.type(r.error, UnhealthyError);
+  t.equal((r.error as UnhealthyError).exitCode, ExitCode.unhealthy);
+  t.match((r.error as UnhealthyError).hint, /cclab logs laptop MACHINE etcd/);
+  t.match(r.stdout, 'etcd: 0 of 1 members answer', 'the report is printed before failing');
+  t.equal((await h.manifest('laptop')).state, 'running');
+  const noWait = labHome(t);
+  await noWait.up('laptop', { wait: false });
+  t.same(noWait.healthCalls, [], '--no-wait skips the health step');
+});
+
+t.test('a machine that fails: CommandError naming it and the command, manifest partial, then resume boots only the rest', async (t) => {
+  const h = labHome(t);
+  const failed = await h.up('dev', { overrides: { workers: 3 }, env: { FAKE_VAGRANT_FAIL_UP: 'worker-02' } });
+  t.type(failed.error, CommandError);
+  const e = failed.error as CommandError;
+  t.equal(e.exitCode, ExitCode.commandFailed);
+  t.equal(e.machine, 'worker-02');
+  t.same(e.command.slice(1), ['up', 'worker-02', '--provider', 'virtualbox', '--no-parallel']);
+  t.match(e.message, 'machine worker-02 of lab dev failed to come up');
+  t.match(e.outputTail, /Timed out while waiting for the machine to boot/);
+  t.match(e.hint, /`cclab up dev`.*`cclab down dev`/);
+
+  const m = await h.manifest('dev');
+  t.equal(m.state, 'partial');
+  t.equal(m.lastError?.machine, 'worker-02');
+  t.same(m.lastError?.command?.slice(1), ['up', 'worker-02', '--provider', 'virtualbox', '--no-parallel']);
+  t.match(m.lastError?.message, /worker-02/);
+  // --parallel 1: worker-03 was never started; Vagrant keeps a machine whose boot timed out.
+  t.same(states(m), { 'etcd-01': 'running', 'worker-01': 'running', 'worker-02': 'running', 'worker-03': 'not_created' });
+  t.same(ups(h.fake).map((a) => a[1]), ['etcd-01', 'worker-01', 'worker-02']);
+
+  // The same command again resumes: only what is not running is brought up, with no first step.
+  const before = ups(h.fake).length;
+  const again = await h.up('dev', { overrides: { workers: 3 } });
+  t.equal(again.error, undefined, 'the resume succeeds');
+  t.same(ups(h.fake).slice(before), [['up', 'worker-03', '--provider', 'virtualbox', '--no-parallel']]);
+  const after = await h.manifest('dev');
+  t.equal(after.state, 'running');
+  t.equal(after.lastError, undefined, 'the last error is cleared');
+  t.equal(after.createdAt, m.createdAt, 'still the same lab');
+  t.same(Object.values(states(after)), ['running', 'running', 'running', 'running']);
+  t.equal(imports(h.fake).length, 1);
+});
+
+t.test('`up NAME` resumes a lab named like its architecture as it was made (no options needed)', async (t) => {
+  const h = labHome(t);
+  await h.up('dev', { overrides: { workers: 3 }, env: { FAKE_VAGRANT_FAIL_UP: 'worker-01' } });
+  t.equal((await h.manifest('dev')).state, 'partial');
+  const before = ups(h.fake).length;
+  const r = await h.up('dev');
+  t.equal(r.error, undefined, 'the hint `cclab up dev` works');
+  t.same(ups(h.fake).slice(before).map((a) => a[1]), ['worker-02', 'worker-03']);
+  const m = await h.manifest('dev');
+  t.equal(m.state, 'running');
+  t.equal(m.machines.length, 4, 'still three workers');
+});
+
+t.test('a lab that is already running: nothing is booted again', async (t) => {
+  const h = labHome(t);
+  await h.up('laptop');
+  const before = ups(h.fake).length;
+  const r = await h.up('laptop');
+  t.equal(r.error, undefined);
+  t.equal(ups(h.fake).length, before, 'no vagrant up');
+  t.match(r.stderr, 'All 1 machines of laptop are already running.');
+});
+
+t.test('up with different options is refused, listing the differences; --recreate destroys, then rebuilds', async (t) => {
+  const h = labHome(t);
+  await h.up('dev', { overrides: { workers: 3 } });
+  const saved = await h.manifest('dev');
+  const before = h.fake.invocations().length;
+  const refused = await h.up('dev', { overrides: { workers: 2, memory: 2048 } });
+  t.type(refused.error, UsageError);
+  t.equal((refused.error as UsageError).exitCode, ExitCode.usage);
+  const msg = (refused.error as UsageError).message;
+  t.match(msg, /^lab dev exists with different options:$/m);
+  t.match(msg, /^ {2}memory: 1024 → 2048$/m);
+  t.match(msg, /^ {2}machines: .*worker-03@.* → /m);
+  t.match((refused.error as UsageError).hint, /cclab up dev`.*--recreate/);
+  t.same(h.fake.invocations().slice(before).filter((a) => a[0] === 'up' || a[0] === 'destroy'), [], 'nothing booted or destroyed');
+  t.same(await h.manifest('dev'), saved, 'the lab is untouched');
+
+  const mark = h.fake.log().length;
+  const re = await h.up('dev', { overrides: { workers: 2, memory: 2048 }, recreate: true });
+  t.equal(re.error, undefined);
+  const calls = h.fake.log().slice(mark).filter((e) => e.argv).map((e) => e.argv!);
+  const destroyAt = calls.findIndex((a) => a[0] === 'destroy');
+  t.same(calls[destroyAt], ['destroy', '-f']);
+  t.ok(destroyAt >= 0 && destroyAt < calls.findIndex((a) => a[0] === 'up'), 'destroyed before the first up');
+  t.same(calls.filter((a) => a[0] === 'up').map((a) => a[1]), ['etcd-01', 'worker-01', 'worker-02'], 'rebuilt from the first machine');
+  const m = await h.manifest('dev');
+  t.equal(m.state, 'running');
+  t.equal(m.lab.memory, 2048);
+  t.same(m.machines.map((x) => x.name), ['etcd-01', 'worker-01', 'worker-02']);
+  t.notOk(Object.keys(h.fake.state().envs?.[h.dir('dev')]?.machines ?? {}).includes('worker-03'), 'the old worker-03 is gone');
+});
+
+t.test('`up NAME` for a lab that does not exist is a clear usage error, and nothing is created', async (t) => {
+  const h = labHome(t);
+  const r = await h.up('nosuch');
+  t.type(r.error, UsageError);
+  t.match((r.error as UsageError).message, '"nosuch" is neither an architecture (laptop, small, dev, production) nor an existing lab');
+  t.match((r.error as UsageError).hint, /cclab ls/);
+  t.same(h.fake.invocations(), []);
+  t.notOk(fs.existsSync(h.dir('nosuch')));
+  const withOptions = await h.up('dev', { overrides: { workers: 2 } });
+  t.equal(withOptions.error, undefined);
+  const named = await h.up('dev', { overrides: { memory: 2048 }, target: 'dev' });
+  t.type(named.error, UsageError, 'options on an existing lab differ: refused');
+});
+
+t.test('--json: the result is one JSON document on stdout', async (t) => {
+  const h = labHome(t, { FAKE_VAGRANT_MOVE_PORT: '3001' });
+  const r = await h.up('laptop', { json: true });
+  t.equal(r.error, undefined);
+  const doc = JSON.parse(r.stdout) as Record<string, any>;
+  t.equal(doc.lab, 'laptop');
+  t.equal(doc.state, 'running');
+  t.equal(doc.docker.endpoint, 'tcp://127.0.0.1:3001');
+  t.same(doc.machines.map((m: { name: string; state: string }) => [m.name, m.state]), [['core-01', 'running']]);
+  t.equal(doc.health, null);
+});
+
+t.test('a preflight failure stops before anything is written or booted', async (t) => {
+  const h = labHome(t);
+  const io = memoryIo();
+  const ctx: Context = { io, env: { ...h.fake.env, CCLAB_HOME: h.home }, cwd: h.fake.dir, signal: new AbortController().signal };
+  const e = await up(
+    { target: 'dev', overrides: {}, recreate: false, parallel: 1, wait: false, timeoutMs: 1000, verbose: false, json: false, labOptionsGiven: false },
+    ctx,
+    { probes: { ...okProbes, providerUsable: async () => ({ ok: false, detail: 'VBoxManage is not installed (not on PATH)' }) } },
+  ).catch((e: unknown) => e);
+  t.equal((e as { exitCode?: number }).exitCode, ExitCode.preflight);
+  t.match((e as Error).message, /provider virtualbox: VBoxManage is not installed/);
+  t.same(h.fake.invocations(), []);
+  t.notOk(fs.existsSync(h.dir('dev')), 'no lab directory is left behind');
+});

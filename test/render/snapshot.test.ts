@@ -1,0 +1,22 @@
+/**
+ * The output contract: the complete rendered files of every architecture × OS at default options.
+ * A change here is a change users see in their Vagrantfile and cloud-configs; review the diff and
+ * regenerate with `npx tap --snapshot test/render/snapshot.test.ts`.
+ */
+import t from 'tap';
+import { builtinLab, COMBOS, plan, TEST_VERSION } from '../helpers/render.js';
+
+for (const { arch, os } of COMBOS) {
+  t.test(`${arch} × ${os}`, async (t) => {
+    const p = plan(await builtinLab(arch, { os }));
+    for (const f of p.files) {
+      t.ok(f.content.includes(TEST_VERSION) || f.kind !== 'vagrantfile', `${f.path}: the version is the test's`);
+      t.matchSnapshot(f.content, f.path);
+    }
+  });
+}
+
+t.test('bare metal, production × flatcar', async (t) => {
+  const lab = await builtinLab('production', { subnet: '10.0.0.0/24', gateway: '10.0.0.1', dns: ['10.0.0.2'] });
+  for (const f of plan(lab, 'bare-metal').files) t.matchSnapshot(f.content, f.path);
+});
