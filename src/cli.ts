@@ -170,6 +170,7 @@ function labInput(a: LabArgs, table: LabOptionsTable) {
     overrides: table.overridesFromFlags(a) as LabOverrides,
     sshKeys: a['ssh-key'] as string[] | undefined,
     fleetd: a.fleetd as string | undefined,
+    macs: a.macs as string | undefined,
   };
 }
 
