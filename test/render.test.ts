@@ -237,10 +237,11 @@ function checkFlatcar(t: Test, lab: Lab, m: Machine, cc: ParsedCloudConfig): voi
     t.equal(etcd?.content, undefined, 'the OS unit, extended by a drop-in');
     t.same(etcd?.drop_ins?.map((d) => d.name), ['20-cclab.conf']);
     const env = Object.fromEntries(environmentOf(etcd?.drop_ins?.[0]?.content ?? ''));
-    const expected: Record<string, string> = { ETCD_NAME: m.name, ETCD_ENABLE_V2: 'true' };
+    const expected: Record<string, string> = { ETCD_IMAGE_TAG: lab.etcd.imageTag, ETCD_NAME: m.name, ETCD_ENABLE_V2: 'true' };
     for (const [k, v] of Object.entries(expectedEtcd(lab, m))) if (k !== 'name') expected[`ETCD_${k.toUpperCase()}`] = v;
     t.strictSame(env, expected, 'ETCD_* environment');
     t.equal(env.ETCD_ENABLE_V2, 'true', 'v2 API on (fleet and the proxy need it)');
+    t.match(env.ETCD_IMAGE_TAG, /^v3\.5\.\d+$/, 'etcd pinned to 3.5 (3.6 has no v2 API or v2 proxy)');
     t.equal(env.ETCD_PROXY, m.etcd === 'proxy' ? 'on' : undefined, m.etcd === 'proxy' ? 'a v2 proxy' : 'a member, not a proxy');
   } else t.equal(etcd, undefined, 'no etcd');
 

@@ -190,6 +190,8 @@ export function buildProvision(lab: Lab, m: Machine, target: Target): MachinePro
   } else {
     if (m.etcd !== 'none') {
       const env: [string, string][] = [
+        // etcd-member runs whatever image its wrapper defaults to; 3.6 would drop the v2 API and proxy.
+        ['ETCD_IMAGE_TAG', lab.etcd.imageTag],
         ['ETCD_NAME', m.name],
         ['ETCD_ENABLE_V2', 'true'],
         ...Object.entries(etcdSettings(lab, m))

@@ -39,6 +39,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.101:2379"
@@ -138,6 +139,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.102:2379"
@@ -237,6 +239,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-03"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.103:2379"
@@ -336,6 +339,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -433,6 +437,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -672,6 +677,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=etcd-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.62.101:2379"
@@ -758,6 +764,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -840,6 +847,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -1424,6 +1432,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.101:2379"
@@ -1513,6 +1522,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.102:2379"
@@ -1602,6 +1612,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-03"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.103:2379"
@@ -1691,6 +1702,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -1778,6 +1790,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -2112,6 +2125,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=core-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.101:2379"
@@ -2197,6 +2211,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=core-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.102:2379"
@@ -2282,6 +2297,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=core-03"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.103:2379"
