@@ -428,13 +428,13 @@ t.test('ssh keys reach ssh_authorized_keys of every machine', async (t) => {
   }
 });
 
-t.test('--target bare-metal: no Vagrantfile; a static eth0 unit from --subnet, --gateway and --dns', async (t) => {
+t.test('--target bare-metal with cloud-config: no Vagrantfile; a static eth0 unit from --subnet, --gateway and --dns', async (t) => {
   for (const [arch, os] of [
     ['small', 'flatcar'],
     ['production', 'coreos'],
     ['laptop', 'flatcar'],
   ] as const) {
-    const lab = await builtinLab(arch, { os, subnet: '10.0.0.0/24', gateway: '10.0.0.254', dns: ['1.2.3.4', '8.8.8.8'] });
+    const lab = await builtinLab(arch, { os, provisioning: 'cloud-config', subnet: '10.0.0.0/24', gateway: '10.0.0.254', dns: ['1.2.3.4', '8.8.8.8'] });
     const p = plan(lab, 'bare-metal');
     t.notOk(p.files.some((f) => f.path === 'Vagrantfile'), `${arch}: no Vagrantfile`);
     t.equal(p.target, 'bare-metal');
@@ -459,7 +459,7 @@ t.test('--target bare-metal: no Vagrantfile; a static eth0 unit from --subnet, -
       t.strictSame(bare, parseCloudConfig(userDataOf(vagrant, m.name)), `${arch} ${m.name}: otherwise the same cloud-config`);
     }
   }
-  const def = await builtinLab('dev', { subnet: '10.1.2.0/24' });
+  const def = await builtinLab('dev', { subnet: '10.1.2.0/24', provisioning: 'cloud-config' });
   const net = unit(parseCloudConfig(userDataOf(plan(def, 'bare-metal'), 'etcd-01')), '00-eth0.network');
   t.equal(net?.content, '[Match]\nName=eth0\n\n[Network]\nDNS=10.1.2.1\nAddress=10.1.2.101/24\nGateway=10.1.2.1\n', 'gateway and DNS default to .1');
   t.notOk(plan(def).files.some((f) => f.content.includes('00-eth0.network')), 'Vagrant machines get no network unit');
@@ -487,7 +487,7 @@ t.test('cclab render writes the plan and says what it wrote', async (t) => {
   t.match(io.stderr, /cd out && vagrant up/);
 
   const json = memoryIo();
-  await renderCommand({ architecture: 'laptop', overrides: {}, out: 'lap', target: 'bare-metal', json: true }, { ...ctx, io: json });
+  await renderCommand({ architecture: 'laptop', overrides: { provisioning: 'cloud-config' }, out: 'lap', target: 'bare-metal', json: true }, { ...ctx, io: json });
   const doc = JSON.parse(json.stdout) as { outDir: string; target: string; files: { path: string; kind: string; machine?: string }[]; lab: Lab };
   t.equal(doc.outDir, join(dir, 'lap'));
   t.equal(doc.target, 'bare-metal');

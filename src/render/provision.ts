@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Lab, Machine } from '../lab/types.js';
+import { UnsupportedCombinationError } from '../errors.js';
+import type { Lab, Machine, Provisioning } from '../lab/types.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -265,4 +266,49 @@ export function updateConf(u: UpdateSettings): string {
 /** locksmithd's etcd endpoint, as the drop-in coreos-cloudinit writes for `coreos.locksmith.endpoint`. */
 export function locksmithDropIn(endpoint: string): string {
   return environmentDropIn([['LOCKSMITHD_ENDPOINT', endpoint]]);
+}
+
+/**
+ * The format a lab is rendered in for a target: the lab's choice, else cloud-config on Vagrant (the
+ * boxes' OEM applies user-data) and for legacy CoreOS (its Ignition is spec 2.x), Ignition for real
+ * machines and matchbox. Combinations that cannot boot are refused, naming what to use instead.
+ */
+export function provisioningFor(lab: Lab, target: Target): Provisioning {
+  const chosen = lab.provisioning ?? (target === 'vagrant' || lab.os === 'coreos' ? 'cloud-config' : 'ignition');
+  if (chosen === 'ignition' && lab.os === 'coreos') {
+    throw new UnsupportedCombinationError(
+      { provisioning: 'ignition', os: 'coreos' },
+      'provisioning ignition with --os coreos: legacy CoreOS (≤ 1632) reads only Ignition spec 2.x, which cclab does not write',
+      { hint: 'use --provisioning cloud-config, or --os flatcar' },
+    );
+  }
+  if (target === 'matchbox' && lab.os === 'coreos') {
+    throw new UnsupportedCombinationError(
+      { target: 'matchbox', os: 'coreos' },
+      '--target matchbox with --os coreos: cclab’s matchbox profiles boot Flatcar with Ignition (matchbox is dropping cloud-config)',
+      { hint: 'use --os flatcar, or --target bare-metal for legacy CoreOS cloud-configs' },
+    );
+  }
+  if (target === 'matchbox' && chosen === 'cloud-config') {
+    throw new UnsupportedCombinationError(
+      { target: 'matchbox', provisioning: 'cloud-config' },
+      '--target matchbox with provisioning cloud-config: matchbox serves Ignition to Flatcar (its cloud-config support is deprecated)',
+      { hint: 'drop --provisioning cloud-config, or use --target bare-metal' },
+    );
+  }
+  if (target === 'vagrant' && chosen === 'ignition') {
+    if (lab.provider === 'libvirt') {
+      throw new UnsupportedCombinationError(
+        { provisioning: 'ignition', provider: 'libvirt' },
+        'provisioning ignition with provider libvirt: cclab does not boot Flatcar’s QEMU image with Ignition yet',
+        { hint: 'use --provisioning cloud-config for a Vagrant lab, or `cclab render --target bare-metal|matchbox` for Ignition' },
+      );
+    }
+    throw new UnsupportedCombinationError(
+      { provisioning: 'ignition', provider: lab.provider },
+      `provisioning ignition with provider ${lab.provider}: Flatcar’s ${lab.provider} box takes Ignition only through a guest property limited to 1024 bytes, too small for a lab machine’s config`,
+      { hint: 'use --provisioning cloud-config (the default on Vagrant), or `cclab render --target bare-metal|matchbox` for Ignition' },
+    );
+  }
+  return chosen;
 }
