@@ -501,6 +501,459 @@ coreos:
 
 `
 
+exports[`test/render-snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/services-01.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,services-01%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A01%3A01%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.101%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=services-01\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.101:2379\\"\\nEnvironment=\\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.101:2380\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_LISTEN_PEER_URLS=http://10.0.0.101:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_STATE=new\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_TOKEN=cclab-production\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.101\\"\\nEnvironment=\\"FLEET_METADATA=role=services\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render-snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/services-02.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,services-02%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A01%3A02%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.102%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=services-02\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.102:2379\\"\\nEnvironment=\\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.102:2380\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_LISTEN_PEER_URLS=http://10.0.0.102:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_STATE=new\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_TOKEN=cclab-production\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.102\\"\\nEnvironment=\\"FLEET_METADATA=role=services\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render-snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/services-03.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,services-03%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A01%3A03%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.103%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=services-03\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.103:2379\\"\\nEnvironment=\\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_LISTEN_PEER_URLS=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_STATE=new\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_TOKEN=cclab-production\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.103\\"\\nEnvironment=\\"FLEET_METADATA=role=services\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render-snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/worker-01.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,worker-01%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A02%3A01%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.104%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=worker-01\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_PROXY=on\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.104\\"\\nEnvironment=\\"FLEET_METADATA=role=worker\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "locksmithd.service",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"LOCKSMITHD_ENDPOINT=http://10.0.0.101:2379,http://10.0.0.102:2379,http://10.0.0.103:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render-snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/worker-02.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,worker-02%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AName%3Deth0%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.105%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=worker-02\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_PROXY=on\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.105\\"\\nEnvironment=\\"FLEET_METADATA=role=worker\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "locksmithd.service",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"LOCKSMITHD_ENDPOINT=http://10.0.0.101:2379,http://10.0.0.102:2379,http://10.0.0.103:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
 exports[`test/render-snapshot.test.ts > TAP > dev × coreos > user-data/etcd-01.yaml 1`] = `
 #cloud-config
 hostname: etcd-01
