@@ -220,15 +220,16 @@ async function runYargs(argv: string[]): Promise<void> {
     )
     .command(
       'validate <files..>',
-      'Check cloud-config files by coreos-cloudinit’s rules (and Flatcar’s: hyphenated keys are ignored)',
+      'Check cloud-config files by coreos-cloudinit’s rules (and Flatcar’s: hyphenated keys are ignored), and Ignition configs (.ign) by spec 3.3.0',
       (y) =>
         y
           .positional('files', { type: 'string', array: true, demandOption: true })
           .option('os', { choices: table.OSES, default: 'flatcar' as const, describe: 'Rules of this OS' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false })
+          .option('with-ignition-validate', { type: 'boolean', default: false, describe: 'Also run ignition-validate (Debian package ignition) on Ignition files' }),
       async (a) => {
         const { run } = await import('./commands/validate.js');
-        await run({ files: a.files as string[], os: a.os, json: a.json }, ctx);
+        await run({ files: a.files as string[], os: a.os, json: a.json, withIgnitionValidate: a['with-ignition-validate'] }, ctx);
       },
     )
     .command(
