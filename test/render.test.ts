@@ -55,7 +55,7 @@ function expectedDefine(lab: Lab, m: Machine, opts: VagrantExpect): string[] {
   const dir = userDataDir(lab);
   const lines = [
     `m.vm.hostname = "${m.name}"`,
-    `m.vm.network :private_network, ip: "${m.ip}", libvirt__network_name: "cclab-${lab.name}", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"`,
+    `m.vm.network :private_network, id: "lab", ip: "${m.ip}", libvirt__network_name: "cclab-${lab.name}", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"`,
   ];
   if (m.dockerTcp) {
     lines.push(
@@ -63,7 +63,18 @@ function expectedDefine(lab: Lab, m: Machine, opts: VagrantExpect): string[] {
       `m.vm.network :forwarded_port, id: "docker", guest: 2375, host: ${m.dockerHostPort}, host_ip: "127.0.0.1", auto_correct: true`,
     );
   }
-  lines.push('m.vm.provider :virtualbox do |vb|', `vb.name = "${lab.name}-${m.name}"`, 'end');
+  // The lab NIC's MAC: VirtualBox takes 12 hex digits, vagrant-libvirt colon pairs; the override
+  // repeats the whole network because Vagrant replaces a network of the same id rather than merging.
+  lines.push(
+    '# The lab NIC gets the MAC cclab recorded for the machine (VirtualBox\'s form: 12 hex digits).',
+    'm.vm.provider :virtualbox do |vb, override|',
+    `vb.name = "${lab.name}-${m.name}"`,
+    `override.vm.network :private_network, id: "lab", ip: "${m.ip}", mac: "${m.mac.replace(/:/g, '')}"`,
+    'end',
+    'm.vm.provider :libvirt do |lv, override|',
+    `override.vm.network :private_network, id: "lab", ip: "${m.ip}", libvirt__network_name: "cclab-${lab.name}", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "${m.mac}"`,
+    'end',
+  );
   if (opts.fleetd) lines.push(`m.vm.provision :file, source: "${opts.fleetd}", destination: "/tmp/fleetd"`);
   lines.push(`m.vm.provision :file, source: "user-data/${m.name}.yaml", destination: "/tmp/vagrantfile-user-data"`);
   const install = opts.fleetd ? 'install -D -m 0755 /tmp/fleetd /opt/bin/fleetd && rm -f /tmp/fleetd && ' : '';

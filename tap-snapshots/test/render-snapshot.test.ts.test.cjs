@@ -1065,9 +1065,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "etcd-01" do |m|
     m.vm.hostname = "etcd-01"
-    m.vm.network :private_network, ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-etcd-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", mac: "72316abccca3"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:31:6a:bc:cc:a3"
     end
     m.vm.provision :file, source: "user-data/etcd-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1075,9 +1080,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", mac: "7257f763f625"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:57:f7:63:f6:25"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1085,9 +1095,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", mac: "72b053779574"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:b0:53:77:95:74"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1396,9 +1411,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "etcd-01" do |m|
     m.vm.hostname = "etcd-01"
-    m.vm.network :private_network, ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-etcd-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", mac: "72316abccca3"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:31:6a:bc:cc:a3"
     end
     m.vm.provision :file, source: "user-data/etcd-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1406,9 +1426,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", mac: "7257f763f625"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:57:f7:63:f6:25"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1416,9 +1441,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", mac: "72b053779574"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:b0:53:77:95:74"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1510,11 +1540,16 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The Docker API has no authentication: forward it on the host's loopback only.
     m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
-    m.vm.provider :virtualbox do |vb|
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "laptop-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", mac: "f67544e936ba"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "f6:75:44:e9:36:ba"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1607,11 +1642,16 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The Docker API has no authentication: forward it on the host's loopback only.
     m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
-    m.vm.provider :virtualbox do |vb|
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "laptop-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", mac: "f67544e936ba"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "f6:75:44:e9:36:ba"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1800,9 +1840,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-01" do |m|
     m.vm.hostname = "services-01"
-    m.vm.network :private_network, ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", mac: "2e809c4b3ad1"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2e:80:9c:4b:3a:d1"
     end
     m.vm.provision :file, source: "user-data/services-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1810,9 +1855,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-02" do |m|
     m.vm.hostname = "services-02"
-    m.vm.network :private_network, ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", mac: "32214cd7041c"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "32:21:4c:d7:04:1c"
     end
     m.vm.provision :file, source: "user-data/services-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1820,9 +1870,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-03" do |m|
     m.vm.hostname = "services-03"
-    m.vm.network :private_network, ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", mac: "2652b9887949"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "26:52:b9:88:79:49"
     end
     m.vm.provision :file, source: "user-data/services-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1830,9 +1885,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", mac: "825b2e134eee"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "82:5b:2e:13:4e:ee"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1840,9 +1900,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", mac: "b2c07a85dc4f"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "b2:c0:7a:85:dc:4f"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -2344,9 +2409,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-01" do |m|
     m.vm.hostname = "services-01"
-    m.vm.network :private_network, ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", mac: "2e809c4b3ad1"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2e:80:9c:4b:3a:d1"
     end
     m.vm.provision :file, source: "user-data/services-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2354,9 +2424,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-02" do |m|
     m.vm.hostname = "services-02"
-    m.vm.network :private_network, ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", mac: "32214cd7041c"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "32:21:4c:d7:04:1c"
     end
     m.vm.provision :file, source: "user-data/services-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2364,9 +2439,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-03" do |m|
     m.vm.hostname = "services-03"
-    m.vm.network :private_network, ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", mac: "2652b9887949"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "26:52:b9:88:79:49"
     end
     m.vm.provision :file, source: "user-data/services-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2374,9 +2454,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", mac: "825b2e134eee"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "82:5b:2e:13:4e:ee"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2384,9 +2469,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", mac: "b2c07a85dc4f"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "b2:c0:7a:85:dc:4f"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2513,9 +2603,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", mac: "3afcf4b16fe4"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "3a:fc:f4:b1:6f:e4"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -2523,9 +2618,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-02" do |m|
     m.vm.hostname = "core-02"
-    m.vm.network :private_network, ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", mac: "2afb293966ad"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2a:fb:29:39:66:ad"
     end
     m.vm.provision :file, source: "user-data/core-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -2533,9 +2633,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-03" do |m|
     m.vm.hostname = "core-03"
-    m.vm.network :private_network, ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", mac: "aa487c00e4e8"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "aa:48:7c:00:e4:e8"
     end
     m.vm.provision :file, source: "user-data/core-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -2849,9 +2954,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", mac: "3afcf4b16fe4"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "3a:fc:f4:b1:6f:e4"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2859,9 +2969,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-02" do |m|
     m.vm.hostname = "core-02"
-    m.vm.network :private_network, ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", mac: "2afb293966ad"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2a:fb:29:39:66:ad"
     end
     m.vm.provision :file, source: "user-data/core-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2869,9 +2984,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-03" do |m|
     m.vm.hostname = "core-03"
-    m.vm.network :private_network, ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", mac: "aa487c00e4e8"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "aa:48:7c:00:e4:e8"
     end
     m.vm.provision :file, source: "user-data/core-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
