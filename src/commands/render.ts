@@ -2,7 +2,7 @@
  * `cclab render`: write a lab's files to a directory (a Vagrantfile and cloud-configs; Ignition
  * configs for real machines; a matchbox data directory); never runs Vagrant.
  */
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { makeDirectorySync } from '../home/errno.js';
@@ -35,7 +35,9 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
     }
   }
   const { lab, warnings } = await prepareLab(opts, ctx);
-  const plan = planLab(lab, { target: opts.target, version: version(), matchboxUrl });
+  // Ignition carries a local fleetd (there is no Vagrant to upload it): read it once here.
+  const fleetd = opts.target !== 'vagrant' && lab.fleet.localFile !== undefined ? readFileSync(lab.fleet.localFile) : undefined;
+  const plan = planLab(lab, { target: opts.target, version: version(), matchboxUrl, fleetd });
   if (plan.target !== 'vagrant' && lab.sshAuthorizedKeys.length === 0) {
     warnings.push('no SSH key given (--ssh-key or the lab file’s sshKeys): nobody will be able to log in to these machines as core');
   }

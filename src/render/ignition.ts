@@ -19,7 +19,13 @@ export interface IgnitionFile {
   path: string;
   mode: number;
   overwrite: boolean;
-  contents: { source: string };
+  contents: { source: string; compression?: 'gzip' };
+}
+
+/** What Ignition carries that Vagrant would otherwise upload: a local fleetd (--fleetd), gzipped. */
+export interface IgnitionExtras {
+  /** The local fleetd, gzip-compressed. */
+  fleetdGzip?: Uint8Array | undefined;
 }
 
 export interface IgnitionUnit {
@@ -63,7 +69,7 @@ function file(path: string, mode: number, contents: string): IgnitionFile {
 export const NETWORK_FILE = '/etc/systemd/network/00-cclab.network';
 
 /** The provisioning model as Ignition data. */
-export function ignitionOf(p: MachineProvision): IgnitionConfig {
+export function ignitionOf(p: MachineProvision, extras: IgnitionExtras = {}): IgnitionConfig {
   if (p.etcd2 !== undefined || p.fleet !== undefined) {
     throw new TypeError('legacy CoreOS sections (etcd2, fleet) have no Ignition form: legacy CoreOS is provisioned with cloud-config');
   }
@@ -73,6 +79,16 @@ export function ignitionOf(p: MachineProvision): IgnitionConfig {
     files.push(file(NETWORK_FILE, 0o644, p.network.macKnown ? networkFileByMac(p.network) : networkUnit(p.network)));
   }
   for (const f of p.files) files.push(file(f.path, f.mode, f.contents));
+  // A local fleetd reaches a Vagrant machine by upload; a real machine gets it inside its config.
+  if (p.units.some((u) => u.name === 'fleet.service') && p.fleetdLocal) {
+    if (extras.fleetdGzip === undefined) throw new TypeError('a local fleetd is asked for, but its contents were not given');
+    files.push({
+      path: '/opt/bin/fleetd',
+      mode: 0o755,
+      overwrite: true,
+      contents: { compression: 'gzip', source: `data:;base64,${Buffer.from(extras.fleetdGzip).toString('base64')}` },
+    });
+  }
   if (p.update) files.push(file('/etc/flatcar/update.conf', 0o644, updateConf(p.update)));
 
   const units: IgnitionUnit[] = [];
@@ -99,8 +115,8 @@ export function ignitionOf(p: MachineProvision): IgnitionConfig {
   };
 }
 
-export function buildIgnition(lab: Lab, m: Machine, target: Target): IgnitionConfig {
-  return ignitionOf(buildProvision(lab, m, target));
+export function buildIgnition(lab: Lab, m: Machine, target: Target, extras: IgnitionExtras = {}): IgnitionConfig {
+  return ignitionOf(buildProvision(lab, m, target), extras);
 }
 
 /** Ignition JSON: two-space indented (people read and diff these files), newline-terminated. */

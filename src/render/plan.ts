@@ -1,8 +1,9 @@
-/** A resolved lab → the files that make it (pure). */
+/** A resolved lab → the files that make it (pure: a local fleetd's contents are read by the caller). */
 import { UsageError } from '../errors.js';
 import type { Lab, Machine, Provisioning } from '../lab/types.js';
 import { buildCloudConfig, serializeCloudConfig } from './cloudconfig.js';
-import { buildIgnition, serializeIgnition } from './ignition.js';
+import { gzipSync } from 'node:zlib';
+import { buildIgnition, serializeIgnition, type IgnitionExtras } from './ignition.js';
 import { matchboxGroup, matchboxProfile, MATCHBOX_DIRS } from './matchbox.js';
 import { provisioningFor, type Target } from './provision.js';
 import { renderVagrantfile, userDataPath } from './vagrantfile.js';
@@ -28,6 +29,8 @@ export interface PlanOptions {
   version: string;
   /** matchbox's HTTP endpoint (--matchbox-url), for --target matchbox. */
   matchboxUrl?: string | undefined;
+  /** The lab's local fleetd (fleet.localFile), read by the caller: Ignition carries it, gzipped. */
+  fleetd?: Uint8Array | undefined;
 }
 
 export const IGNITION_DIR = 'ignition';
@@ -52,15 +55,20 @@ export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
       });
     }
   }
-  for (const m of lab.machines) files.push(...machineFiles(lab, m, provisioning, opts));
+  let extras: IgnitionExtras = {};
+  if (provisioning === 'ignition' && lab.fleet.localFile !== undefined && lab.machines.some((m) => m.fleet)) {
+    if (opts.fleetd === undefined) throw new TypeError(`planLab: the contents of ${lab.fleet.localFile} are needed for Ignition`);
+    extras = { fleetdGzip: gzipSync(opts.fleetd, { level: 9 }) };
+  }
+  for (const m of lab.machines) files.push(...machineFiles(lab, m, provisioning, opts, extras));
   return { target: opts.target, provisioning, files };
 }
 
-function machineFiles(lab: Lab, m: Machine, provisioning: Provisioning, opts: PlanOptions): PlannedFile[] {
+function machineFiles(lab: Lab, m: Machine, provisioning: Provisioning, opts: PlanOptions, extras: IgnitionExtras): PlannedFile[] {
   if (provisioning === 'cloud-config') {
     return [{ path: userDataPath(m.name), kind: 'user-data', machine: m.name, content: serializeCloudConfig(buildCloudConfig(lab, m, opts.target)) }];
   }
-  const ignition: PlannedFile = { path: ignitionPath(m.name), kind: 'ignition', machine: m.name, content: serializeIgnition(buildIgnition(lab, m, opts.target)) };
+  const ignition: PlannedFile = { path: ignitionPath(m.name), kind: 'ignition', machine: m.name, content: serializeIgnition(buildIgnition(lab, m, opts.target, extras)) };
   if (opts.target !== 'matchbox') return [ignition];
   return [
     { path: `${MATCHBOX_DIRS.profiles}/${m.name}.json`, kind: 'matchbox-profile', machine: m.name, content: json(matchboxProfile(lab, m, opts.matchboxUrl!)) },

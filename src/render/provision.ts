@@ -88,6 +88,8 @@ export interface MachineProvision {
   etcd2: Record<string, string> | undefined;
   fleet: Record<string, string> | undefined;
   network: NetworkSettings;
+  /** fleetd is the lab's local file (uploaded by Vagrant, carried in Ignition), not downloaded. */
+  fleetdLocal: boolean;
   /** Real machines: the network is configured by the config (not by Vagrant). */
   configureNetwork: boolean;
 }
@@ -179,6 +181,7 @@ export function buildProvision(lab: Lab, m: Machine, target: Target): MachinePro
       gateway: target === 'vagrant' ? undefined : lab.subnet.gateway,
       dns: target === 'vagrant' ? [] : [...lab.dns],
     },
+    fleetdLocal: lab.os === 'flatcar' && m.fleet && lab.fleet.localFile !== undefined,
     configureNetwork: target !== 'vagrant',
   };
 
