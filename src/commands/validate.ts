@@ -43,7 +43,7 @@ export async function run(opts: ValidateCommandOptions, ctx: Context): Promise<V
   const os = opts.os ?? 'flatcar';
   if (!(OSES as readonly string[]).includes(os)) throw new UsageError(`unknown --os "${String(os)}": use ${OSES.join(' or ')}`);
   if (opts.files.length === 0) {
-    throw new UsageError('no file to validate', { hint: 'usage: cclab validate FILE… [--os flatcar|coreos] [--json]' });
+    throw new UsageError('no file to validate', { hint: 'usage: cclab validate FILE… [--os flatcar|coreos] [--json] [--with-ignition-validate]' });
   }
 
   const ignitionValidate = opts.withIgnitionValidate ? await findIgnitionValidate(opts.withIgnitionValidate, ctx) : undefined;
