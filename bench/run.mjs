@@ -2,7 +2,7 @@
 /**
  * cclab's benchmarks: `npm run bench` (full) or `node bench/run.mjs --quick` (a short pass).
  *
- *   node bench/run.mjs [--quick] [--only startup,render,health,boot]
+ *   node bench/run.mjs [--quick] [--only startup,render,ignition,health,boot]
  *
  * Runs the compiled CLI (bin/cclab.js → dist/; build first with `npx tsc -p tsconfig.build.json`).
  * Every figure is compared with a baseline measured in the same run, on the same machine, in
@@ -21,18 +21,19 @@ import { boot } from './boot.mjs';
 import { health } from './health.mjs';
 import { machineInfo, machineLine, markdownTable } from './lib/report.mjs';
 import { onCleanup } from './lib/proc.mjs';
+import { ignition } from './ignition.mjs';
 import { render } from './render.mjs';
 import { startup } from './startup.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BENCHMARKS = { startup, render, health, boot };
+const BENCHMARKS = { startup, render, ignition, health, boot };
 const NEEDS = { health: ['etcd', 'etcdctl'], render: ['time'] };
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
 });
 if (values.help) {
-  process.stdout.write('usage: node bench/run.mjs [--quick] [--only startup,render,health,boot]\n');
+  process.stdout.write('usage: node bench/run.mjs [--quick] [--only startup,render,ignition,health,boot]\n');
   process.exit(0);
 }
 const selected = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(BENCHMARKS);

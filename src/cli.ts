@@ -170,6 +170,7 @@ function labInput(a: LabArgs, table: LabOptionsTable) {
     overrides: table.overridesFromFlags(a) as LabOverrides,
     sshKeys: a['ssh-key'] as string[] | undefined,
     fleetd: a.fleetd as string | undefined,
+    macs: a.macs as string | undefined,
   };
 }
 
@@ -202,26 +203,33 @@ async function runYargs(argv: string[]): Promise<void> {
         labOptions(y, table, 'render')
           .positional('architecture', { choices: table.ARCHITECTURES, describe: 'laptop | small | dev | production' })
           .option('out', { type: 'string', describe: 'Output directory (default ./<name>)' })
-          .option('target', { choices: ['vagrant', 'bare-metal'] as const, default: 'vagrant' as const, describe: 'bare-metal: cloud-configs with a static eth0 network unit, no Vagrantfile' })
+          .option('target', {
+            choices: ['vagrant', 'bare-metal', 'matchbox'] as const,
+            default: 'vagrant' as const,
+            describe: 'bare-metal: one config per machine with its static network, no Vagrantfile; matchbox: a matchbox data directory',
+          })
+          .option('matchbox-url', { type: 'string', describe: 'matchbox’s HTTP endpoint as the machines reach it (--target matchbox)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the plan as one JSON document' })
           .example('$0 render dev --workers 3 --out /tmp/lab', 'a Vagrantfile and four user-data files')
-          .example('$0 render production --target bare-metal --subnet 10.0.0.0/24 --dns 10.0.0.2', 'cloud-configs for real machines'),
+          .example('$0 render production --target bare-metal --subnet 10.0.0.0/24 --dns 10.0.0.2', 'Ignition configs for real machines')
+          .example('$0 render dev --target matchbox --macs macs.txt --matchbox-url http://matchbox:8080', 'a matchbox data directory'),
       async (a) => {
         const { run } = await import('./commands/render.js');
-        await run({ ...labInput(a, table), out: a.out, target: a.target, json: a.json }, ctx);
+        await run({ ...labInput(a, table), out: a.out, target: a.target, matchboxUrl: a['matchbox-url'], json: a.json }, ctx);
       },
     )
     .command(
       'validate <files..>',
-      'Check cloud-config files by coreos-cloudinit’s rules (and Flatcar’s: hyphenated keys are ignored)',
+      'Check cloud-config files by coreos-cloudinit’s rules (and Flatcar’s: hyphenated keys are ignored), and Ignition configs (.ign) by spec 3.3.0',
       (y) =>
         y
           .positional('files', { type: 'string', array: true, demandOption: true })
           .option('os', { choices: table.OSES, default: 'flatcar' as const, describe: 'Rules of this OS' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false })
+          .option('with-ignition-validate', { type: 'boolean', default: false, describe: 'Also run ignition-validate (Debian package ignition) on Ignition files' }),
       async (a) => {
         const { run } = await import('./commands/validate.js');
-        await run({ files: a.files as string[], os: a.os, json: a.json }, ctx);
+        await run({ files: a.files as string[], os: a.os, json: a.json, withIgnitionValidate: a['with-ignition-validate'] }, ctx);
       },
     )
     .command(

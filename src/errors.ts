@@ -54,6 +54,26 @@ export class UsageError extends CclabError {
   override readonly kind = 'usage';
 }
 
+/**
+ * Options that each make sense but not together (Ignition for a VirtualBox lab, cloud-config for
+ * matchbox): the message names the combination, the hint what to use instead. A usage error (exit 2).
+ */
+export class UnsupportedCombinationError extends CclabError {
+  override readonly exitCode = ExitCode.usage;
+  override readonly kind = 'unsupported-combination';
+  /** The options that clash, e.g. { provisioning: 'ignition', provider: 'virtualbox' }. */
+  readonly combination: Record<string, string>;
+
+  constructor(combination: Record<string, string>, message: string, details: ErrorDetails = {}) {
+    super(message, details);
+    this.combination = combination;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), combination: this.combination };
+  }
+}
+
 export interface Problem {
   /** Where the problem is: a field path such as `spec.workers`, or `FILE:LINE`. */
   path: string;

@@ -4,7 +4,9 @@
  */
 import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { LabConfigError, UsageError } from '../errors.js';
+import { shown } from '../lab/shown.js';
 import { loadBuiltinLab, loadLabFile, readSshKeys } from '../lab/load.js';
 import { resolveLab, type LabOverrides, type Resolved } from '../lab/resolve.js';
 import type { Context } from '../context.js';
@@ -17,6 +19,28 @@ export interface LabInputOptions {
   sshKeys?: string[] | undefined;
   /** --fleetd FILE (relative to cwd). */
   fleetd?: string | undefined;
+  /** --macs FILE (relative to cwd): `machine MAC` lines. */
+  macs?: string | undefined;
+}
+
+/**
+ * A --macs file: one `machine MAC` pair a line (blank lines and `#` comments ignored). The pairs are
+ * checked with the lab (unknown machines, malformed or repeated MACs); here only the shape.
+ */
+export function parseMacsFile(text: string, source: string): Record<string, string> {
+  const macs: Record<string, string> = {};
+  const problems: { path: string; message: string }[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') return;
+    const parts = line.split(/[\s,=]+/);
+    if (parts.length !== 2) return void problems.push({ path: `line ${i + 1}`, message: 'expected "machine MAC", e.g. worker-01 52:54:00:12:34:56' });
+    const [machine, mac] = parts as [string, string];
+    if (Object.hasOwn(macs, machine)) return void problems.push({ path: `line ${i + 1}`, message: `${shown(machine)} is listed twice` });
+    macs[machine] = mac;
+  });
+  if (problems.length > 0) throw new LabConfigError(source, problems);
+  return macs;
 }
 
 /**
@@ -57,6 +81,16 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, placement:
       throw new LabConfigError(loaded.source, [{ path: 'fleet.localFile', message: `${fleetd} does not exist` }]);
     }
     overrides.fleet = { ...overrides.fleet, localFile: fleetd };
+  }
+  if (opts.macs) {
+    const path = resolve(ctx.cwd, opts.macs);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--macs ${shown(opts.macs)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    overrides.macs = { ...overrides.macs, ...parseMacsFile(text, opts.macs) };
   }
   return resolveLab({
     document: loaded.document,

@@ -55,6 +55,9 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
         taken: labs.filter((l) => l.name !== name).map((l) => l.lab.subnet.cidr),
         subnet: labs.find((l) => l.name === name)?.lab.subnet.cidr,
       }));
+      // Before anything is written: a format the provider cannot boot is refused up front.
+      const { provisioningFor } = await import('../render/provision.js');
+      provisioningFor(lab, 'vagrant');
       const clash = labs.find((l) => l.name !== lab.name && subnetsOverlap(l.lab.subnet.cidr, lab.subnet.cidr));
       if (clash) {
         throw new PreflightError([

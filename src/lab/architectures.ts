@@ -140,3 +140,13 @@ export const ARCHITECTURE_RULES: Record<Architecture, ArchitectureRules> = {
 export function machineName(prefix: string, index: number): string {
   return `${prefix}-${String(index + 1).padStart(2, '0')}`;
 }
+
+/** The names of a lab's machines, in the order they are built (single, members, workers). */
+export function machineNames(architecture: Architecture, counts: { members: number; workers: number }): string[] {
+  const rules = ARCHITECTURE_RULES[architecture];
+  const names: string[] = [];
+  if (rules.single) names.push(machineName(rules.single.prefix, 0));
+  if (rules.members) for (let i = 0; i < counts.members; i++) names.push(machineName(rules.members.kind.prefix, i));
+  if (rules.workers) for (let i = 0; i < counts.workers; i++) names.push(machineName(rules.workers.kind.prefix, i));
+  return names;
+}

@@ -12,6 +12,11 @@ import { providerRecord } from '../providers/index.js';
 import { PROVIDERS, type Box, type FleetSource, type OsName, type Provider, type RebootStrategy } from './types.js';
 
 export const DEFAULT_FLEET_URL = 'https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz';
+/**
+ * The etcd image Flatcar's etcd-member runs unless the lab says otherwise: a 3.5 release, because
+ * etcd 3.6 removed the v2 API and the v2 proxy that fleet and the workers need (README: the etcd pin).
+ */
+export const DEFAULT_ETCD_IMAGE_TAG = 'v3.5.16';
 export const DEFAULT_MANAGEMENT_NETWORK = '192.168.121.0/24';
 
 /** A lab's values once defaults are applied: what the rules check and the lab is built from. */
@@ -29,6 +34,10 @@ export interface LabValues {
   cidr: Cidr | string | undefined;
   gateway: string;
   dns: string[];
+  /** Given MACs (the file's, then --macs'), as given. */
+  macs: [string, string][];
+  /** The etcd image tag (v3.5.16 unless given). */
+  etcdImageTag: string;
   /** The file's fleet metadata then the flags', as text, in order. */
   metadata: [string, string][];
   box: Box;
@@ -96,6 +105,8 @@ export function withDefaults(input: ResolveInput): LabValues {
     gateway,
     dns: spec.dns ?? [gateway],
     metadata: [...metadata],
+    macs: Object.entries(spec.macs ?? {}),
+    etcdImageTag: spec.etcd?.version === undefined ? DEFAULT_ETCD_IMAGE_TAG : spec.etcd.version.startsWith('v') ? spec.etcd.version : `v${spec.etcd.version}`,
     box: { name: givenBox.name ?? `${os}-${channel}`, url: boxUrl, version: givenBox.version },
     fleet: { url: fleet.url ?? DEFAULT_FLEET_URL, sha256: fleet.sha256, localFile: fleet.localFile },
     sshKeys: input.sshKeys ?? [],

@@ -1,4 +1,5 @@
 /** IPv4 arithmetic for lab subnets (pure). */
+import { createHash } from 'node:crypto';
 import { quoted } from './shown.js';
 
 export interface Cidr {
@@ -96,4 +97,31 @@ export function defaultSubnet(labName: string, taken: readonly string[]): string
     if (!takenCidrs.some((t) => overlaps(t, c))) return candidate;
   }
   return undefined;
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/**
+ * A MAC address as cclab writes it (six lower-case hex pairs joined by colons), from any common
+ * spelling (`AA-BB-…`, `aabb.ccdd.eeff`, 12 digits); undefined when it is not a unicast MAC.
+ */
+export function normalizeMac(text: string): string | undefined {
+  if (!/^[0-9A-Fa-f]{2}([:-]?[0-9A-Fa-f]{2}){5}$/.test(text) && !/^[0-9A-Fa-f]{4}(\.[0-9A-Fa-f]{4}){2}$/.test(text)) return undefined;
+  const hex = text.replace(/[:.-]/g, '').toLowerCase();
+  const mac = hex.match(/../g)!.join(':');
+  if (!MAC.test(mac)) return undefined;
+  // Multicast (low bit of the first octet) is never a NIC's address; nor is all-zero.
+  if ((parseInt(hex.slice(0, 2), 16) & 1) === 1 || hex === '000000000000') return undefined;
+  return mac;
+}
+
+/**
+ * The MAC cclab gives a machine: the same for the same lab and machine names on every run and every
+ * host, locally administered (bit 1 of the first octet set) and unicast (bit 0 clear), so it can
+ * never be a vendor's address. Taken from the SHA-256 of `lab/machine`.
+ */
+export function machineMac(lab: string, machine: string): string {
+  const bytes = createHash('sha256').update(`cclab-mac\0${lab}\0${machine}`).digest().subarray(0, 6);
+  bytes[0] = (bytes[0]! & 0xfc) | 0x02;
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -18,12 +18,12 @@
  * default, in `withDefaults` (src/lab/defaults.ts). The TypeScript type of the lab file (`LabSpec`)
  * follows from the table.
  */
-import { ARCHITECTURE_RULES } from './architectures.js';
+import { ARCHITECTURE_RULES, machineNames } from './architectures.js';
 import { UsageError } from '../errors.js';
 import type { LabValues } from './defaults.js';
-import { FIRST_HOST_OFFSET, formatCidr, isIpv4, machineCapacity } from './net.js';
+import { FIRST_HOST_OFFSET, formatCidr, isIpv4, machineCapacity, normalizeMac } from './net.js';
 import { shown } from './shown.js';
-import { ARCHITECTURES, CHANNELS, LIBVIRT_DRIVERS, OSES, PROVIDERS, REBOOT_STRATEGIES } from './types.js';
+import { ARCHITECTURES, CHANNELS, LIBVIRT_DRIVERS, OSES, PROVIDERS, PROVISIONINGS, REBOOT_STRATEGIES } from './types.js';
 
 export { ARCHITECTURES, OSES };
 
@@ -48,6 +48,8 @@ export type FileType =
   | 'positive'
   /** fleet metadata: k: string | number | boolean */
   | 'metadata'
+  /** machine name → MAC address */
+  | 'macs'
   | { enum: readonly [string, ...string[]] };
 
 export interface Flag {
@@ -111,6 +113,24 @@ export const LAB_OPTIONS = [
       if (v.unsupportedDefaultProvider !== undefined) {
         const given = shown(v.unsupportedDefaultProvider);
         r.bad('provider', `VAGRANT_DEFAULT_PROVIDER is "${given}", which cclab does not support (${PROVIDERS.join(', ')}); pass --provider`);
+      }
+    },
+  },
+  {
+    key: 'provisioning',
+    file: { enum: PROVISIONINGS },
+    flag: {
+      name: 'provisioning',
+      choices: PROVISIONINGS,
+      describe: 'First-boot config format (default: cloud-config on Vagrant and for coreos, ignition for bare-metal and matchbox)',
+    },
+    rule: (v, r) => {
+      if (v.spec.provisioning === 'ignition' && v.os === 'coreos') {
+        r.bad(
+          'provisioning',
+          'ignition cannot provision legacy CoreOS: its images (≤ 1632) read only Ignition spec 2.x, which cclab does not write; ' +
+            'use provisioning: cloud-config, or --os flatcar',
+        );
       }
     },
   },
@@ -234,6 +254,26 @@ export const LAB_OPTIONS = [
     },
   },
   {
+    key: 'etcd.version',
+    file: 'string',
+    flag: { name: 'etcd-version', type: 'string', describe: 'etcd release Flatcar’s etcd-member runs (default 3.5.16; 3.6+ is refused)' },
+    rule: (v, r) => {
+      const given = v.spec.etcd?.version;
+      if (given === undefined) return;
+      const m = /^v?(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(given);
+      if (!m) return r.bad('etcd.version', `"${shown(given)}" is not an etcd release such as 3.5.16`);
+      const [major, minor] = [Number(m[1]), Number(m[2])];
+      if (major > 3 || (major === 3 && minor >= 6)) {
+        r.bad(
+          'etcd.version',
+          `etcd ${shown(given)} cannot run a cclab lab: etcd 3.6 removed the v2 API (--enable-v2) and the v2 proxy, ` +
+            'which fleet and the workers’ local proxies need; use a 3.5 release (default 3.5.16)',
+        );
+      } else if (major < 3 || minor < 4) r.bad('etcd.version', `etcd ${shown(given)} has no etcd-member image for Flatcar; use a 3.5 release`);
+      if (v.os === 'coreos') r.warn('legacy CoreOS runs its own etcd2; etcd.version applies to Flatcar only');
+    },
+  },
+  {
     key: 'fleet.url',
     file: 'string',
     flag: { name: 'fleet-url', type: 'string', describe: 'fleet release tarball to install on Flatcar' },
@@ -275,6 +315,22 @@ export const LAB_OPTIONS = [
         if (!SSH_KEY.test(content) || content.length > 16384) {
           r.bad('sshKeys', `${shown(key.source)} is not one OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
         }
+      }
+    },
+  },
+  {
+    key: 'macs',
+    file: 'macs',
+    flag: { name: 'macs', type: 'string', describe: 'File of "machine MAC" lines: the real machines’ MACs (bare-metal, matchbox)', only: 'render', into: 'input' },
+    rule: (v, r) => {
+      const names = new Set(machineNames(v.spec.architecture, v.counts));
+      const seen = new Map<string, string>();
+      for (const [machine, mac] of v.macs) {
+        const normal = normalizeMac(mac);
+        if (!names.has(machine)) r.bad(`macs.${shown(machine)}`, `the lab has no machine "${shown(machine)}" (it has ${[...names].slice(0, 5).join(', ')}${names.size > 5 ? ', …' : ''})`);
+        else if (normal === undefined) r.bad(`macs.${machine}`, `"${shown(mac)}" is not a unicast MAC address such as 52:54:00:12:34:56`);
+        else if (seen.has(normal)) r.bad(`macs.${machine}`, `${normal} is also the MAC of ${seen.get(normal)}`);
+        else seen.set(normal, machine);
       }
     },
   },

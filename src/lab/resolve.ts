@@ -8,7 +8,7 @@
 import { LabConfigError, type Problem } from '../errors.js';
 import { ARCHITECTURE_RULES, machineName, type MachineKind } from './architectures.js';
 import { withDefaults, type LabValues } from './defaults.js';
-import { FIRST_HOST_OFFSET, formatCidr, hostAt, type Cidr } from './net.js';
+import { FIRST_HOST_OFFSET, formatCidr, hostAt, machineMac, normalizeMac, type Cidr } from './net.js';
 import { LAB_OPTIONS, type LabOption } from './options.js';
 import type { LabDocument, LabSpec } from './schema.js';
 import { API_VERSION } from './schema.js';
@@ -19,7 +19,9 @@ export const ETCD_PEER_PORT = 2380;
 export const DOCKER_PORT = 2375;
 
 /** Flag values that override the lab file (undefined = not given). */
-export interface LabOverrides extends Partial<Omit<LabSpec, 'architecture' | 'metadata' | 'sshKeys'>> {
+export interface LabOverrides extends Partial<Omit<LabSpec, 'architecture' | 'metadata' | 'sshKeys' | 'macs'>> {
+  /** --macs FILE, read: merged over the file's macs. */
+  macs?: Record<string, string>;
   name?: string;
   /** --metadata k=v, merged over the file's metadata. */
   metadata?: Record<string, string>;
@@ -72,6 +74,7 @@ function buildLab(v: LabValues): Lab {
   if (rules.workers) kinds.push({ kind: rules.workers.kind, count: v.counts.workers });
   const c = v.cidr as Cidr;
   const userMetadata = Object.fromEntries(v.metadata);
+  const givenMacs = new Map(v.macs.map(([machine, mac]) => [machine, normalizeMac(mac)!]));
   const clientUrl = (ip: string) => `http://${ip}:${ETCD_CLIENT_PORT}`;
   const peerUrl = (ip: string) => `http://${ip}:${ETCD_PEER_PORT}`;
   let offset = FIRST_HOST_OFFSET;
@@ -81,10 +84,14 @@ function buildLab(v: LabValues): Lab {
       const fleetMetadata: Record<string, string> = {};
       if (kind.fleetRole) fleetMetadata.role = kind.fleetRole;
       Object.assign(fleetMetadata, userMetadata);
+      const machine = machineName(kind.prefix, i);
+      const givenMac = givenMacs.get(machine);
       machines.push({
-        name: machineName(kind.prefix, i),
+        name: machine,
         role: kind.role,
         ip,
+        mac: givenMac ?? machineMac(name, machine),
+        macGiven: givenMac !== undefined,
         etcd: kind.etcd,
         etcdListen: kind.etcdListen,
         fleet: kind.fleet,
@@ -118,6 +125,7 @@ function buildLab(v: LabValues): Lab {
     os,
     channel,
     provider: v.provider,
+    provisioning: spec.provisioning,
     box: v.box,
     memory: v.memory,
     cpus: v.cpus,
@@ -131,6 +139,7 @@ function buildLab(v: LabValues): Lab {
       initialCluster: members.map((m) => `${m.name}=${m.peerUrl}`).join(','),
       clusterToken: `cclab-${name}`,
       discovery: spec.discovery,
+      imageTag: v.etcdImageTag,
     },
     fleet: v.fleet,
     docker: { guestPort: DOCKER_PORT },

@@ -24,6 +24,8 @@ function zodOf(type: FileType): z.ZodType {
       return z.number().int().min(0);
     case 'positive':
       return z.number().int().positive();
+    case 'macs':
+      return z.record(z.string(), z.string({ error: 'a MAC address is a string such as "52:54:00:12:34:56" (quote it)' }));
     case 'metadata':
       return z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'a fleet metadata value is a string, number or boolean' }));
   }
@@ -59,6 +61,8 @@ type ValueOf<F> = F extends 'string'
       ? boolean
       : F extends 'count' | 'positive'
         ? number
+        : F extends 'macs'
+          ? Record<string, string>
         : F extends 'metadata'
           ? Record<string, string | number | boolean>
           : F extends { enum: readonly (infer E)[] }

@@ -12,6 +12,10 @@ export type OsName = (typeof OSES)[number];
 export const PROVIDERS = ['virtualbox', 'libvirt', 'parallels'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
+/** First-boot config formats: Ignition (Flatcar's own) and coreos-cloudinit's cloud-config (legacy). */
+export const PROVISIONINGS = ['cloud-config', 'ignition'] as const;
+export type Provisioning = (typeof PROVISIONINGS)[number];
+
 export const REBOOT_STRATEGIES = ['etcd-lock', 'reboot', 'off'] as const;
 export type RebootStrategy = (typeof REBOOT_STRATEGIES)[number];
 
@@ -36,6 +40,10 @@ export interface Machine {
   role: Role;
   /** Private-network address (literal; never $private_ipv4). */
   ip: string;
+  /** MAC of the NIC on the lab network: given (lab file `macs`, --macs), else derived from the lab and machine names. */
+  mac: string;
+  /** Whether `mac` was given (a real machine's) rather than derived (set by cclab on a Vagrant NIC). */
+  macGiven: boolean;
   etcd: EtcdRole;
   /**
    * Where the machine's etcd client URL listens. Members listen on all addresses; dev workers'
@@ -92,6 +100,8 @@ export interface Lab {
   os: OsName;
   channel: string;
   provider: Provider;
+  /** The format asked for (lab file or --provisioning); undefined = the target's default (src/render/provision.ts). */
+  provisioning: Provisioning | undefined;
   box: Box;
   memory: number;
   cpus: number;
@@ -107,6 +117,8 @@ export interface Lab {
     clusterToken: string;
     /** Opt-in discovery URL; when set, initialCluster is not used for bootstrap. */
     discovery: string | undefined;
+    /** etcd image tag Flatcar's etcd-member runs (ETCD_IMAGE_TAG), pinned to 3.5: see README. */
+    imageTag: string;
   };
   fleet: FleetSource;
   docker: { guestPort: number };

@@ -13,6 +13,7 @@ export const libvirt: ProviderRecord = {
   // `vagrant up` is never told.
   movesTakenPorts: false,
   configDelivery: 'uploaded by a Vagrant file provisioner to /var/lib/flatcar-vagrant/vagrantfile-user-data (coreos-vagrant on CoreOS), applied by the box',
+  ignitionUnsupported: 'cclab does not boot Flatcar’s QEMU image with Ignition yet',
   // Flatcar publishes no libvirt box (only a QEMU image).
   flatcarBoxJson: undefined,
   async usable(tools) {

@@ -58,6 +58,8 @@ export interface ProviderRecord {
   movesTakenPorts: boolean;
   /** How a machine's cloud-config reaches it (told to users in `doctor`'s and the README's words). */
   configDelivery: string;
+  /** Why a Vagrant lab on this provider cannot be provisioned with Ignition (undefined: it can). */
+  ignitionUnsupported: string | undefined;
   /** Box source: the file of Flatcar's Vagrant box JSON under a release's directory, if Flatcar publishes one. */
   flatcarBoxJson: string | undefined;
   /** Preflight: can the provider run here? */

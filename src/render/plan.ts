@@ -1,39 +1,81 @@
-/** A resolved lab → the files that make it (pure). */
-import type { Lab } from '../lab/types.js';
-import { buildCloudConfig, serializeCloudConfig, type Target } from './cloudconfig.js';
+/** A resolved lab → the files that make it (pure: a local fleetd's contents are read by the caller). */
+import { gzipSync } from 'node:zlib';
+import { UsageError } from '../errors.js';
+import type { Lab, Machine, Provisioning } from '../lab/types.js';
+import { buildCloudConfig, serializeCloudConfig } from './cloudconfig.js';
+import { buildIgnition, serializeIgnition, type IgnitionExtras } from './ignition.js';
 import { userDataPath } from './layout.js';
+import { matchboxGroup, matchboxProfile, MATCHBOX_DIRS } from './matchbox.js';
+import { provisioningFor, type Target } from './provision.js';
 import { renderVagrantfile } from './vagrantfile.js';
+
+export type { Target } from './provision.js';
 
 export interface PlannedFile {
   /** Relative to the output directory. */
   path: string;
-  kind: 'vagrantfile' | 'user-data';
+  kind: 'vagrantfile' | 'user-data' | 'ignition' | 'matchbox-profile' | 'matchbox-group';
   machine?: string;
   content: string;
 }
 
 export interface RenderPlan {
   target: Target;
+  provisioning: Provisioning;
   files: PlannedFile[];
 }
 
 export interface PlanOptions {
   target: Target;
   version: string;
+  /** matchbox's HTTP endpoint (--matchbox-url), for --target matchbox. */
+  matchboxUrl?: string | undefined;
+  /** The lab's local fleetd (fleet.localFile), read by the caller: Ignition carries it, gzipped. */
+  fleetd?: Uint8Array | undefined;
 }
 
+export const IGNITION_DIR = 'ignition';
+export const ignitionPath = (machine: string) => `${IGNITION_DIR}/${machine}.ign`;
+
 export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
+  const provisioning = provisioningFor(lab, opts.target);
   const files: PlannedFile[] = [];
   if (opts.target === 'vagrant') {
     files.push({ path: 'Vagrantfile', kind: 'vagrantfile', content: renderVagrantfile(lab, { version: opts.version }) });
   }
-  for (const m of lab.machines) {
-    files.push({
-      path: userDataPath(m.name),
-      kind: 'user-data',
-      machine: m.name,
-      content: serializeCloudConfig(buildCloudConfig(lab, m, opts.target)),
-    });
+  if (opts.target === 'matchbox') {
+    if (opts.matchboxUrl === undefined) {
+      throw new UsageError('--target matchbox needs --matchbox-url: the address machines reach matchbox’s HTTP endpoint at', {
+        hint: 'e.g. --matchbox-url http://matchbox.example:8080',
+      });
+    }
+    const missing = lab.machines.filter((m) => !m.macGiven).map((m) => m.name);
+    if (missing.length > 0) {
+      throw new UsageError(`matchbox selects machines by MAC address, and ${missing.length === 1 ? 'this machine has' : 'these machines have'} none: ${missing.join(', ')}`, {
+        hint: 'give each machine’s MAC with --macs FILE ("machine MAC" lines) or the lab file’s macs:',
+      });
+    }
   }
-  return { target: opts.target, files };
+  let extras: IgnitionExtras = {};
+  if (provisioning === 'ignition' && lab.fleet.localFile !== undefined && lab.machines.some((m) => m.fleet)) {
+    if (opts.fleetd === undefined) throw new TypeError(`planLab: the contents of ${lab.fleet.localFile} are needed for Ignition`);
+    extras = { fleetdGzip: gzipSync(opts.fleetd, { level: 9 }) };
+  }
+  for (const m of lab.machines) files.push(...machineFiles(lab, m, provisioning, opts, extras));
+  return { target: opts.target, provisioning, files };
 }
+
+function machineFiles(lab: Lab, m: Machine, provisioning: Provisioning, opts: PlanOptions, extras: IgnitionExtras): PlannedFile[] {
+  if (provisioning === 'cloud-config') {
+    return [{ path: userDataPath(m.name), kind: 'user-data', machine: m.name, content: serializeCloudConfig(buildCloudConfig(lab, m, opts.target)) }];
+  }
+  const ignition: PlannedFile = { path: ignitionPath(m.name), kind: 'ignition', machine: m.name, content: serializeIgnition(buildIgnition(lab, m, opts.target, extras)) };
+  if (opts.target !== 'matchbox') return [ignition];
+  return [
+    { path: `${MATCHBOX_DIRS.profiles}/${m.name}.json`, kind: 'matchbox-profile', machine: m.name, content: json(matchboxProfile(lab, m, opts.matchboxUrl!)) },
+    { path: `${MATCHBOX_DIRS.groups}/${m.name}.json`, kind: 'matchbox-group', machine: m.name, content: json(matchboxGroup(lab, m)) },
+    ignition,
+  ];
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';

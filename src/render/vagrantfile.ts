@@ -120,6 +120,8 @@ export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): Vagrantfile
     machines: lab.machines.map((m) => ({
       name: m.name,
       ip: m.ip,
+      mac: m.mac,
+      macDigits: m.mac.replace(/:/g, ''),
       vmName: `${lab.name}-${m.name}`,
       dockerHostPort: m.dockerHostPort ?? false,
       userData: userDataPath(m.name),

@@ -81,3 +81,36 @@ t.test('render --target bare-metal from the command line', async (t) => {
   const v = await cclab(['validate', '--os', 'coreos', ...files.map((f) => join('bm/user-data', f))], dir);
   t.equal(v.code, 0, 'valid for legacy CoreOS', { stdout: v.stdout, stderr: v.stderr });
 });
+
+t.test('render --target bare-metal and matchbox as Ignition, checked by cclab validate --with-ignition-validate', async (t) => {
+  const dir = t.testdir({ 'macs.txt': '# machine MAC\netcd-01 52:54:00:00:00:01\nworker-01 52-54-00-00-00-02\nworker-02 5254.0000.0003\n' });
+  const bm = await cclab(['render', 'dev', '--target', 'bare-metal', '--out', 'bm'], dir);
+  t.equal(bm.code, 0, { stderr: bm.stderr });
+  t.match(bm.stdout, /for bare metal as Ignition into bm\//);
+  t.same(readdirSync(join(dir, 'bm')), ['ignition']);
+  const ign = readdirSync(join(dir, 'bm/ignition')).sort();
+  t.same(ign, ['etcd-01.ign', 'worker-01.ign', 'worker-02.ign']);
+  const haveIv = (await run('sh', ['-c', 'command -v ignition-validate'])).code === 0;
+  const v = await cclab(['validate', ...(haveIv ? ['--with-ignition-validate'] : []), ...ign.map((f) => join('bm/ignition', f))], dir);
+  t.equal(v.code, 0, 'valid Ignition', { stdout: v.stdout, stderr: v.stderr });
+  t.equal(v.stderr, '3 files: 0 errors, 0 warnings\n');
+
+  const noMacs = await cclab(['render', 'dev', '--target', 'matchbox', '--matchbox-url', 'http://mb:8080', '--out', 'x'], dir);
+  t.equal(noMacs.code, 2, 'missing MACs: a usage error');
+  t.match(noMacs.stderr, /these machines have none: etcd-01, worker-01, worker-02/);
+  const mb = await cclab(['render', 'dev', '--target', 'matchbox', '--macs', 'macs.txt', '--matchbox-url', 'http://mb:8080/', '--out', 'mb'], dir);
+  t.equal(mb.code, 0, { stderr: mb.stderr });
+  t.same(readdirSync(join(dir, 'mb')).sort(), ['groups', 'ignition', 'profiles']);
+  const group = JSON.parse(readFileSync(join(dir, 'mb/groups/worker-02.json'), 'utf8')) as { profile: string; selector: { mac: string } };
+  t.same(group.selector, { mac: '52:54:00:00:00:03' }, 'the MAC from --macs, normalised');
+  const profile = JSON.parse(readFileSync(join(dir, `mb/profiles/${group.profile}.json`), 'utf8')) as { ignition_id: string; boot: { args: string[] } };
+  t.ok(readdirSync(join(dir, 'mb/ignition')).includes(profile.ignition_id), 'the profile’s Ignition is there');
+  t.ok(profile.boot.args.includes('flatcar.config.url=http://mb:8080/ignition?uuid=${uuid}&mac=${mac:hexhyp}'), 'the /ignition endpoint');
+
+  const vb = await cclab(['render', 'dev', '--provisioning', 'ignition', '--out', 'vb'], dir);
+  t.equal(vb.code, 2, 'Ignition on VirtualBox: refused');
+  t.match(vb.stderr, /provisioning ignition with provider virtualbox.*1024 bytes/);
+  const badUrl = await cclab(['render', 'dev', '--target', 'matchbox', '--macs', 'macs.txt', '--matchbox-url', 'http://mb:8080/?a=1 x', '--out', 'y'], dir);
+  t.equal(badUrl.code, 2);
+  t.match(badUrl.stderr, /--matchbox-url .* is not an http\(s\) URL/);
+});

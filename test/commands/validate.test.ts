@@ -148,3 +148,53 @@ t.test('the thrown error is a CclabError that cli.ts maps to exit code 9', async
     ].join('\n'),
   );
 });
+
+/* ------------------------------------------------------------------------------------ Ignition */
+
+const IGN_GOOD = '{\n  "ignition": { "version": "3.3.0" },\n  "storage": { "files": [{ "path": "/etc/hostname", "mode": 420, "contents": { "source": "data:,a" } }] }\n}\n';
+const IGN_BAD = '{\n  "ignition": { "version": "3.3.0" },\n  "storage": {\n    "files": [{ "path": "etc/hostname", "mode": 644 }]\n  },\n  "extra": true\n}\n';
+
+t.test('Ignition files: by extension or by content, same report format and exit codes', async (t) => {
+  const s = setup(t, { 'good.ign': IGN_GOOD, 'bad.ign': IGN_BAD, 'bad-no-ext': IGN_BAD, 'cc.yaml': GOOD });
+  const err = await s.run({ files: ['good.ign', 'bad.ign', 'bad-no-ext', 'cc.yaml'], os: 'flatcar', json: false }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const expected = (f: string) => [
+    `${f}:4: error: $.storage.files.0.path: path not absolute`,
+    `${f}:4: warning: $.storage.files.0.mode: setuid/setgid/sticky bits are not supported in spec versions older than 3.4.0; 644 looks like octal 0644, which is 420 in decimal`,
+    `${f}:6: warning: $.extra: unknown key "extra" (Ignition ignores it)`,
+  ];
+  t.equal(s.io.stdout, [...expected('bad.ign'), ...expected('bad-no-ext'), ''].join('\n'));
+  t.equal(s.io.stderr, '4 files: 2 errors, 4 warnings\n');
+  t.ok(err instanceof InvalidFileError);
+  t.equal((err as InvalidFileError).exitCode, ExitCode.invalidFile);
+  t.match((err as InvalidFileError).message, /2 of 4 files are not valid cloud-config or Ignition/);
+
+  const j = setup(t, { 'bad.ign': IGN_BAD });
+  await j.run({ files: ['bad.ign'], json: true }).catch(() => undefined);
+  const doc = JSON.parse(j.io.stdout) as { files: { file: string; diagnostics: { line: number; column: number; severity: string; message: string }[] }[]; errors: number };
+  t.equal(doc.errors, 1);
+  t.match(doc.files[0]!.diagnostics[0], { line: 4, column: 25, severity: 'error', message: '$.storage.files.0.path: path not absolute' });
+});
+
+t.test('--with-ignition-validate runs ignition-validate and adds what it finds', async (t) => {
+  // A stand-in ignition-validate that reports one problem cclab does not check.
+  const fake = '#!/bin/sh\n[ "$1" = --version ] && { echo fake; exit 0; }\necho "error at \\$.storage.files.0.user, line 4 col 9: no such user"\nexit 1\n';
+  const s = setup(t, { 'good.ign': IGN_GOOD, 'iv.sh': fake });
+  const { chmodSync } = await import('node:fs');
+  chmodSync(join(s.dir, 'iv.sh'), 0o755);
+  const err = await s.run({ files: ['good.ign'], withIgnitionValidate: join(s.dir, 'iv.sh') }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.equal(s.io.stdout, 'good.ign:4: error: $.storage.files.0.user: no such user (ignition-validate)\n');
+  t.ok(err instanceof InvalidFileError, 'its errors fail validation');
+  const missing = setup(t, { 'good.ign': IGN_GOOD });
+  const e2 = await missing.run({ files: ['good.ign'], withIgnitionValidate: join(missing.dir, 'nope') }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.ok(e2 instanceof UsageError, 'not installed: a usage error');
+  t.match((e2 as UsageError).hint, /apt-get install ignition/);
+});

@@ -4,7 +4,7 @@
  * (ruby, vagrant, systemd-analyze).
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,7 @@ import { resolveLab, type LabOverrides, type ResolveInput, type Resolved } from 
 import type { Architecture, Lab, OsName } from '../../src/lab/types.js';
 import { planLab, type RenderPlan } from '../../src/render/plan.js';
 import type { Target } from '../../src/render/cloudconfig.js';
+import type { IgnitionConfig } from '../../src/render/ignition.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const ARCHS: readonly Architecture[] = ['laptop', 'small', 'dev', 'production'];
@@ -38,8 +39,33 @@ export async function builtinLab(arch: Architecture, overrides: LabOverrides = {
 
 export const TEST_VERSION = '0.0.0-test';
 
-export function plan(lab: Lab, target: Target = 'vagrant'): RenderPlan {
-  return planLab(lab, { target, version: TEST_VERSION });
+export function plan(lab: Lab, target: Target = 'vagrant', matchboxUrl?: string): RenderPlan {
+  const fleetd = target !== 'vagrant' && lab.fleet.localFile !== undefined ? readFileSync(lab.fleet.localFile) : undefined;
+  return planLab(lab, { target, version: TEST_VERSION, matchboxUrl, fleetd });
+}
+
+/* ---------------------------------------------------------------- Ignition read back */
+
+/** An Ignition config as Ignition reads it (strict JSON). */
+export function parseIgnition(text: string): IgnitionConfig {
+  return JSON.parse(text) as IgnitionConfig;
+}
+
+/** The bytes of an RFC 2397 data URL, decoded the way Ignition does (base64 or percent-encoding). */
+export function decodeDataUrl(url: string): string {
+  const m = /^data:([^,]*),(.*)$/s.exec(url);
+  if (!m) throw new Error(`not a data URL: ${url.slice(0, 40)}`);
+  const data = decodeURIComponent(m[2]!);
+  return m[1]!.split(';').at(-1) === 'base64' ? Buffer.from(data, 'base64').toString('utf8') : data;
+}
+
+/** An Ignition config's files as path → { mode, contents }. */
+export function ignitionFiles(ign: IgnitionConfig): Map<string, { mode: number; contents: string }> {
+  return new Map(ign.storage.files.map((f) => [f.path, { mode: f.mode, contents: decodeDataUrl(f.contents.source) }]));
+}
+
+export function ignitionUnitsOf(ign: IgnitionConfig): UnitFile[] {
+  return ign.systemd.units.map((u) => ({ name: u.name, content: u.contents, dropIns: (u.dropins ?? []).map((d) => ({ name: d.name, content: d.contents })) }));
 }
 
 /** Writes every planned file under `dir` (what `cclab render` does, without its output). */
@@ -275,6 +301,7 @@ const OS_UNITS: Record<string, string> = {
     '[Unit]\nDescription=Docker Application Container Engine\nAfter=docker.socket\nRequires=docker.socket\n\n' +
     '[Service]\nType=notify\nExecStart=/usr/bin/dockerd --host=fd://\n\n[Install]\nWantedBy=multi-user.target\n',
   'docker.socket': '[Unit]\nDescription=Docker Socket for the API\n\n[Socket]\nListenStream=/run/docker.sock\nSocketMode=0660\n\n[Install]\nWantedBy=sockets.target\n',
+  'locksmithd.service': '[Unit]\nDescription=Cluster reboot manager\n\n[Service]\nExecStart=/usr/lib/locksmith/locksmithd\n\n[Install]\nWantedBy=multi-user.target\n',
 };
 
 /** Stand-in executables for the binaries a unit names (they exist in the guest, not on this machine). */
@@ -286,6 +313,7 @@ const STAND_IN_BINARIES = [
   '/usr/bin/fleetd',
   '/usr/bin/dockerd',
   '/usr/bin/systemctl',
+  '/usr/lib/locksmith/locksmithd',
 ];
 
 /**

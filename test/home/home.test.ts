@@ -180,3 +180,21 @@ t.test('a manifest is written with a trailing newline and is readable JSON', asy
   await writeFile(join(dir, 'dev', 'lab.json'), text.replace('"schemaVersion": 1', '"schemaVersion": "1"'));
   await t.rejects(readManifest(join(dir, 'dev')), CorruptManifestError);
 });
+
+t.test('a manifest written before MACs and the etcd pin reads with the values the lab gets now', async (t) => {
+  const dir = t.testdir({});
+  const m = makeManifest('dev', 'dev');
+  const labDirPath = join(dir, 'dev');
+  await mkdir(labDirPath);
+  await writeManifest(labDirPath, m);
+  const current = await readManifest(labDirPath);
+  const old = plain(m) as unknown as { lab: { machines: Record<string, unknown>[]; etcd: Record<string, unknown> } };
+  for (const x of old.lab.machines) {
+    delete x.mac;
+    delete x.macGiven;
+  }
+  delete old.lab.etcd.imageTag;
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(labDirPath, 'lab.json'), JSON.stringify(old));
+  t.strictSame(await readManifest(labDirPath), current, 'derived MACs and the default etcd image filled in');
+});

@@ -415,3 +415,50 @@ t.test('every problem of a lab is reported at once', async (t) => {
     'six problems, each named',
   );
 });
+
+t.test('etcd is pinned to 3.5: etcd.version overrides it and 3.6+ is refused with the reason', async (t) => {
+  t.equal((await builtinLab('small')).etcd.imageTag, 'v3.5.16', 'the default pin');
+  t.equal((await builtinLab('small', { etcd: { version: '3.5.21' } })).etcd.imageTag, 'v3.5.21', 'a version without v');
+  t.equal((await builtinLab('small', { etcd: { version: 'v3.5.17' } })).etcd.imageTag, 'v3.5.17', 'a tag');
+  for (const version of ['3.6.0', 'v3.6.5', '4.0.0']) {
+    const e = await refusedBuiltin(t, 'small', { etcd: { version } });
+    t.match(e.problems, [{ path: 'etcd.version', message: /removed the v2 API .*v2 proxy/ }], version);
+  }
+  for (const version of ['latest', '3.5', 'v3.5.16\nx', '3.5.16; rm -rf /']) {
+    const e = await refusedBuiltin(t, 'small', { etcd: { version } });
+    t.match(e.problems, [{ path: 'etcd.version', message: /is not an etcd release/ }], JSON.stringify(version));
+  }
+});
+
+t.test('every machine has a MAC: derived (stable, locally administered unicast) or given', async (t) => {
+  const a = await builtinLab('production', { workers: 20 });
+  const b = await builtinLab('production', { workers: 20 });
+  t.same(a.machines.map((m) => m.mac), b.machines.map((m) => m.mac), 'the same on every run');
+  t.equal(new Set(a.machines.map((m) => m.mac)).size, a.machines.length, 'distinct');
+  for (const m of a.machines) {
+    t.match(m.mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, `${m.name}: six hex pairs`);
+    t.equal(parseInt(m.mac.slice(0, 2), 16) & 3, 2, `${m.name}: locally administered, unicast`);
+    t.equal(m.macGiven, false);
+  }
+  const other = await builtinLab('production', { workers: 20, name: 'other' });
+  t.not(other.machines[0]!.mac, a.machines[0]!.mac, 'another lab, other MACs');
+  const given = await builtinLab('dev', { macs: { 'worker-01': 'AA-BB-CC-00-11-22' } });
+  t.equal(given.machines[1]!.mac, 'aa:bb:cc:00:11:22', 'given, normalised');
+  t.equal(given.machines[1]!.macGiven, true);
+  for (const [macs, message] of [
+    [{ 'worker-09': '52:54:00:00:00:01' }, /no machine "worker-09"/],
+    [{ 'worker-01': '01:00:5e:00:00:01' }, /not a unicast MAC/],
+    [{ 'worker-01': '52:54:00:00:00:0' }, /not a unicast MAC/],
+    [{ 'worker-01': '52:54:00:00:00:01', 'worker-02': '52-54-00-00-00-01' }, /also the MAC of worker-01/],
+  ] as const) {
+    const e = await refusedBuiltin(t, 'dev', { macs });
+    t.match(e.problems, [{ message }], JSON.stringify(macs));
+  }
+});
+
+t.test('provisioning: ignition for legacy CoreOS is refused, naming what to use', async (t) => {
+  const e = await refusedBuiltin(t, 'small', { os: 'coreos', provisioning: 'ignition' });
+  t.match(e.problems, [{ path: 'provisioning', message: /legacy CoreOS.*cloud-config.*--os flatcar/ }]);
+  t.equal((await builtinLab('small', { provisioning: 'ignition' })).provisioning, 'ignition');
+  t.equal((await builtinLab('small')).provisioning, undefined, 'not given: the target decides');
+});

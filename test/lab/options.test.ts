@@ -35,7 +35,7 @@ t.test('every lab-file field of the table is accepted by the schema, and nothing
   const sample = (o: LabOption): unknown => {
     const f = o.file!;
     if (typeof f === 'object') return f.enum[0];
-    return { string: 'x', strings: ['x'], boolean: true, count: 1, positive: 1, metadata: { k: 'v' } }[f];
+    return { string: 'x', strings: ['x'], boolean: true, count: 1, positive: 1, metadata: { k: 'v' }, macs: { 'core-01': '52:54:00:00:00:01' } }[f];
   };
   const spec: Record<string, unknown> = {};
   for (const o of options) {

@@ -16,11 +16,14 @@ import type { Architecture, Lab, Machine, OsName } from '../../src/lab/types.js'
 import { rubyLiteral } from '../../src/render/ruby.js';
 import { compileVagrantfileTemplate, renderVagrantfile, vagrantfileData, VAGRANTFILE_TEMPLATE } from '../../src/render/vagrantfile.js';
 import { validateCloudConfig } from '../../src/validate/cloudconfig.js';
+import { validateIgnition } from '../../src/validate/ignition.js';
 import {
   builtinLab,
   defineBlocks,
   environmentOf,
   hexOf,
+  ignitionFiles,
+  parseIgnition,
   missingTool,
   parseCloudConfig,
   plan,
@@ -624,3 +627,90 @@ t.test('lab files: YAML words and numbers in metadata stay the text that was wri
   }
 });
 
+
+/* ------------------------------------------------------------------------------ Ignition */
+
+/** An Ignition config read back as the cloud-config it stands for (so the field checks above apply to it). */
+function ignitionAsCloudConfig(text: string): { cc: ParsedCloudConfig; users: string[]; units: string[]; paths: string[] } {
+  const ign = parseIgnition(text);
+  const files = ignitionFiles(ign);
+  const update = files.get('/etc/flatcar/update.conf')?.contents;
+  const updateKeys: Record<string, string> = { GROUP: 'group', SERVER: 'server', REBOOT_STRATEGY: 'reboot_strategy' };
+  const locksmith = ign.systemd.units.find((u) => u.name === 'locksmithd.service');
+  const cc: ParsedCloudConfig = {
+    hostname: files.get('/etc/hostname')?.contents.trimEnd(),
+    ...(ign.passwd.users[0]?.sshAuthorizedKeys && { ssh_authorized_keys: ign.passwd.users[0].sshAuthorizedKeys }),
+    write_files: ign.storage.files
+      .filter((f) => f.path.startsWith('/opt/'))
+      .map((f) => ({ path: f.path, permissions: f.mode.toString(8).padStart(4, '0'), owner: 'root', content: files.get(f.path)!.contents })),
+    coreos: {
+      units: ign.systemd.units
+        .filter((u) => u.name !== 'locksmithd.service')
+        .map((u) => ({ name: u.name, content: u.contents, enable: u.enabled, drop_ins: (u.dropins ?? []).map((d) => ({ name: d.name, content: d.contents })) })),
+      ...(update && {
+        update: Object.fromEntries(update.trimEnd().split('\n').map((l) => [updateKeys[l.slice(0, l.indexOf('='))]!, l.slice(l.indexOf('=') + 1)])),
+      }),
+      ...(locksmith && { locksmith: { endpoint: environmentOf(locksmith.dropins![0]!.contents).get('LOCKSMITHD_ENDPOINT') } }),
+    },
+  };
+  return { cc, users: ign.passwd.users.map((u) => u.name), units: ign.systemd.units.map((u) => u.name), paths: ign.storage.files.map((f) => f.path) };
+}
+
+t.test('every field through Ignition: accepted hostile values read back exactly, and add no user, unit or file', async (t) => {
+  const values = hostileValues(join(t.testdir({}), 'pwned'));
+  const UNITS = new Set(['etcd-member.service', 'fleet-install.service', 'fleet.service', 'docker-tcp.socket', 'locksmithd.service']);
+  const PATHS = new Set(['/etc/hostname', '/etc/systemd/network/00-cclab.network', '/opt/cclab/install-fleetd.sh', '/opt/bin/fleetd', '/etc/flatcar/update.conf']);
+  let accepted = 0;
+  for (const spec of fieldSpecs().filter((s) => s.oses.includes('flatcar') && s.yaml)) {
+    for (const v of spec.values(values)) {
+      const label = `${spec.field} ${show(v)}`;
+      let lab: Lab;
+      try {
+        lab = (await resolveBuiltin(spec.arch, { ...spec.overrides(v), os: 'flatcar' })).lab;
+      } catch (e) {
+        t.type(e, LabConfigError, `${label}: refused as for cloud-config`, { diagnostic: !(e instanceof LabConfigError) });
+        continue;
+      }
+      accepted++;
+      for (const f of plan(lab, 'bare-metal').files) {
+        const m = lab.machines.find((x) => x.name === f.machine)!;
+        const { cc, users, units, paths } = ignitionAsCloudConfig(f.content);
+        t.same(users, ['core'], `${label}: ${m.name}: one user`, { diagnostic: false });
+        t.ok(units.every((u) => UNITS.has(u)), `${label}: ${m.name}: only cclab's units`, { units, diagnostic: !units.every((u) => UNITS.has(u)) });
+        t.ok(paths.every((p) => PATHS.has(p)), `${label}: ${m.name}: only cclab's files`, { paths, diagnostic: !paths.every((p) => PATHS.has(p)) });
+        const got = spec.yaml!(v, cc, m, 'flatcar');
+        if (got) t.equal(got[0], got[1], `${label}: ${m.name} reads it back`, { diagnostic: got[0] !== got[1] });
+        const errors = validateIgnition(f.content).filter((d) => d.severity === 'error');
+        t.same(errors, [], `${label}: ${m.name}: valid Ignition`, { diagnostic: errors.length > 0 });
+      }
+    }
+  }
+  t.ok(accepted > 20, `${accepted} accepted values checked in Ignition`);
+});
+
+t.test('MACs: hostile --macs files and values are refused; accepted ones reach the Vagrantfile as Ruby literals', async (t) => {
+  const dir = t.testdir({
+    'ok.txt': 'worker-01 52:54:00:00:00:01\n',
+    'extra.txt': 'worker-01 52:54:00:00:00:01 "; system("id")\n',
+    'twice.txt': 'worker-01 52:54:00:00:00:01\nworker-01 52:54:00:00:00:02\n',
+    'ruby.txt': 'worker-01 "52:54:00:00:00:01"\n',
+    'unknown.txt': 'worker-99 52:54:00:00:00:01\n',
+  });
+  const ctx = { io: memoryIo(), env: {}, cwd: dir, signal: new AbortController().signal };
+  const { lab } = await prepareLab({ architecture: 'dev', overrides: {}, macs: 'ok.txt' }, ctx);
+  t.equal(lab.machines[1]!.mac, '52:54:00:00:00:01');
+  t.match(vagrantfileOf(plan(lab)), /mac: "525400000001"/, 'VirtualBox form');
+  for (const [file, message] of [
+    ['extra.txt', /expected "machine MAC"/],
+    ['twice.txt', /listed twice/],
+    ['ruby.txt', /not a unicast MAC/],
+    ['unknown.txt', /no machine "worker-99"/],
+  ] as const) {
+    const e = await prepareLab({ architecture: 'dev', overrides: {}, macs: file }, ctx).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    t.type(e, LabConfigError, `${file}: refused`);
+    t.match((e as LabConfigError).problems, [{ message }], file);
+  }
+});

@@ -55,7 +55,7 @@ function expectedDefine(lab: Lab, m: Machine, opts: VagrantExpect): string[] {
   const dir = userDataDir(lab);
   const lines = [
     `m.vm.hostname = "${m.name}"`,
-    `m.vm.network :private_network, ip: "${m.ip}", libvirt__network_name: "cclab-${lab.name}", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"`,
+    `m.vm.network :private_network, id: "lab", ip: "${m.ip}", libvirt__network_name: "cclab-${lab.name}", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"`,
   ];
   if (m.dockerTcp) {
     lines.push(
@@ -63,7 +63,18 @@ function expectedDefine(lab: Lab, m: Machine, opts: VagrantExpect): string[] {
       `m.vm.network :forwarded_port, id: "docker", guest: 2375, host: ${m.dockerHostPort}, host_ip: "127.0.0.1", auto_correct: true`,
     );
   }
-  lines.push('m.vm.provider :virtualbox do |vb|', `vb.name = "${lab.name}-${m.name}"`, 'end');
+  // The lab NIC's MAC: VirtualBox takes 12 hex digits, vagrant-libvirt colon pairs; the override
+  // repeats the whole network because Vagrant replaces a network of the same id rather than merging.
+  lines.push(
+    '# The lab NIC gets the MAC cclab recorded for the machine (VirtualBox\'s form: 12 hex digits).',
+    'm.vm.provider :virtualbox do |vb, override|',
+    `vb.name = "${lab.name}-${m.name}"`,
+    `override.vm.network :private_network, id: "lab", ip: "${m.ip}", mac: "${m.mac.replace(/:/g, '')}"`,
+    'end',
+    'm.vm.provider :libvirt do |lv, override|',
+    `override.vm.network :private_network, id: "lab", ip: "${m.ip}", libvirt__network_name: "cclab-${lab.name}", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "${m.mac}"`,
+    'end',
+  );
   if (opts.fleetd) lines.push(`m.vm.provision :file, source: "${opts.fleetd}", destination: "/tmp/fleetd"`);
   lines.push(`m.vm.provision :file, source: "user-data/${m.name}.yaml", destination: "/tmp/vagrantfile-user-data"`);
   const install = opts.fleetd ? 'install -D -m 0755 /tmp/fleetd /opt/bin/fleetd && rm -f /tmp/fleetd && ' : '';
@@ -237,10 +248,11 @@ function checkFlatcar(t: Test, lab: Lab, m: Machine, cc: ParsedCloudConfig): voi
     t.equal(etcd?.content, undefined, 'the OS unit, extended by a drop-in');
     t.same(etcd?.drop_ins?.map((d) => d.name), ['20-cclab.conf']);
     const env = Object.fromEntries(environmentOf(etcd?.drop_ins?.[0]?.content ?? ''));
-    const expected: Record<string, string> = { ETCD_NAME: m.name, ETCD_ENABLE_V2: 'true' };
+    const expected: Record<string, string> = { ETCD_IMAGE_TAG: lab.etcd.imageTag, ETCD_NAME: m.name, ETCD_ENABLE_V2: 'true' };
     for (const [k, v] of Object.entries(expectedEtcd(lab, m))) if (k !== 'name') expected[`ETCD_${k.toUpperCase()}`] = v;
     t.strictSame(env, expected, 'ETCD_* environment');
     t.equal(env.ETCD_ENABLE_V2, 'true', 'v2 API on (fleet and the proxy need it)');
+    t.match(env.ETCD_IMAGE_TAG, /^v3\.5\.\d+$/, 'etcd pinned to 3.5 (3.6 has no v2 API or v2 proxy)');
     t.equal(env.ETCD_PROXY, m.etcd === 'proxy' ? 'on' : undefined, m.etcd === 'proxy' ? 'a v2 proxy' : 'a member, not a proxy');
   } else t.equal(etcd, undefined, 'no etcd');
 
@@ -427,13 +439,13 @@ t.test('ssh keys reach ssh_authorized_keys of every machine', async (t) => {
   }
 });
 
-t.test('--target bare-metal: no Vagrantfile; a static eth0 unit from --subnet, --gateway and --dns', async (t) => {
+t.test('--target bare-metal with cloud-config: no Vagrantfile; a static eth0 unit from --subnet, --gateway and --dns', async (t) => {
   for (const [arch, os] of [
     ['small', 'flatcar'],
     ['production', 'coreos'],
     ['laptop', 'flatcar'],
   ] as const) {
-    const lab = await builtinLab(arch, { os, subnet: '10.0.0.0/24', gateway: '10.0.0.254', dns: ['1.2.3.4', '8.8.8.8'] });
+    const lab = await builtinLab(arch, { os, provisioning: 'cloud-config', subnet: '10.0.0.0/24', gateway: '10.0.0.254', dns: ['1.2.3.4', '8.8.8.8'] });
     const p = plan(lab, 'bare-metal');
     t.notOk(p.files.some((f) => f.path === 'Vagrantfile'), `${arch}: no Vagrantfile`);
     t.equal(p.target, 'bare-metal');
@@ -458,7 +470,7 @@ t.test('--target bare-metal: no Vagrantfile; a static eth0 unit from --subnet, -
       t.strictSame(bare, parseCloudConfig(userDataOf(vagrant, m.name)), `${arch} ${m.name}: otherwise the same cloud-config`);
     }
   }
-  const def = await builtinLab('dev', { subnet: '10.1.2.0/24' });
+  const def = await builtinLab('dev', { subnet: '10.1.2.0/24', provisioning: 'cloud-config' });
   const net = unit(parseCloudConfig(userDataOf(plan(def, 'bare-metal'), 'etcd-01')), '00-eth0.network');
   t.equal(net?.content, '[Match]\nName=eth0\n\n[Network]\nDNS=10.1.2.1\nAddress=10.1.2.101/24\nGateway=10.1.2.1\n', 'gateway and DNS default to .1');
   t.notOk(plan(def).files.some((f) => f.content.includes('00-eth0.network')), 'Vagrant machines get no network unit');
@@ -486,7 +498,7 @@ t.test('cclab render writes the plan and says what it wrote', async (t) => {
   t.match(io.stderr, /cd out && vagrant up/);
 
   const json = memoryIo();
-  await renderCommand({ architecture: 'laptop', overrides: {}, out: 'lap', target: 'bare-metal', json: true }, { ...ctx, io: json });
+  await renderCommand({ architecture: 'laptop', overrides: { provisioning: 'cloud-config' }, out: 'lap', target: 'bare-metal', json: true }, { ...ctx, io: json });
   const doc = JSON.parse(json.stdout) as { outDir: string; target: string; files: { path: string; kind: string; machine?: string }[]; lab: Lab };
   t.equal(doc.outDir, join(dir, 'lap'));
   t.equal(doc.target, 'bare-metal');

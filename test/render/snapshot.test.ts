@@ -17,6 +17,13 @@ for (const { arch, os } of COMBOS) {
 }
 
 t.test('bare metal, production × flatcar', async (t) => {
-  const lab = await builtinLab('production', { subnet: '10.0.0.0/24', gateway: '10.0.0.1', dns: ['10.0.0.2'] });
+  const lab = await builtinLab('production', { provisioning: 'cloud-config', subnet: '10.0.0.0/24', gateway: '10.0.0.1', dns: ['10.0.0.2'] });
+  for (const f of plan(lab, 'bare-metal').files) t.matchSnapshot(f.content, f.path);
+});
+
+// The same machines as Ignition (the default for bare metal), with the MACs real machines report.
+t.test('bare metal, production × flatcar, Ignition', async (t) => {
+  const macs = { 'services-01': '52:54:00:00:01:01', 'services-02': '52:54:00:00:01:02', 'services-03': '52:54:00:00:01:03', 'worker-01': '52:54:00:00:02:01' };
+  const lab = await builtinLab('production', { subnet: '10.0.0.0/24', gateway: '10.0.0.1', dns: ['10.0.0.2'], macs });
   for (const f of plan(lab, 'bare-metal').files) t.matchSnapshot(f.content, f.path);
 });

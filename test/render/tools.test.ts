@@ -68,7 +68,7 @@ const VARIANTS: Variant[] = [
     label: `dev-${os}-bare-metal`,
     arch: 'dev' as const,
     os,
-    overrides: { os, subnet: '10.0.0.0/24', dns: ['10.0.0.2', '10.0.0.3'] },
+    overrides: { os, provisioning: 'cloud-config' as const, subnet: '10.0.0.0/24', dns: ['10.0.0.2', '10.0.0.3'] },
     target: 'bare-metal' as const,
   })),
 ];

@@ -24,7 +24,7 @@ const OPTION_SETS: { label: string; overrides: LabOverrides; target: Target }[] 
   },
   { label: 'local fleetd', overrides: { fleet: { localFile: FLEETD } }, target: 'vagrant' },
   { label: 'fleet sha256, update group', overrides: { fleet: { sha256: 'd'.repeat(64) }, update: { group: 'on', rebootStrategy: 'off' } }, target: 'vagrant' },
-  { label: 'bare metal', overrides: { subnet: '10.0.0.0/24', gateway: '10.0.0.254', dns: ['10.0.0.2'] }, target: 'bare-metal' },
+  { label: 'bare metal', overrides: { provisioning: 'cloud-config', subnet: '10.0.0.0/24', gateway: '10.0.0.254', dns: ['10.0.0.2'] }, target: 'bare-metal' },
   { label: 'discovery', overrides: { discovery: 'https://discovery.etcd.io/0123456789abcdef' }, target: 'vagrant' },
 ];
 

@@ -39,6 +39,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.101:2379"
@@ -138,6 +139,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.102:2379"
@@ -237,6 +239,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-03"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.103:2379"
@@ -336,6 +339,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -433,6 +437,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -493,6 +498,459 @@ coreos:
     reboot_strategy: etcd-lock
   locksmith:
     endpoint: http://10.0.0.101:2379,http://10.0.0.102:2379,http://10.0.0.103:2379
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/services-01.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,services-01%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A01%3A01%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.101%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=services-01\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.101:2379\\"\\nEnvironment=\\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.101:2380\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_LISTEN_PEER_URLS=http://10.0.0.101:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_STATE=new\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_TOKEN=cclab-production\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.101\\"\\nEnvironment=\\"FLEET_METADATA=role=services\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/services-02.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,services-02%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A01%3A02%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.102%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=services-02\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.102:2379\\"\\nEnvironment=\\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.102:2380\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_LISTEN_PEER_URLS=http://10.0.0.102:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_STATE=new\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_TOKEN=cclab-production\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.102\\"\\nEnvironment=\\"FLEET_METADATA=role=services\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/services-03.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,services-03%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A01%3A03%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.103%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=services-03\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_ADVERTISE_CLIENT_URLS=http://10.0.0.103:2379\\"\\nEnvironment=\\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_LISTEN_PEER_URLS=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_STATE=new\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_TOKEN=cclab-production\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.103\\"\\nEnvironment=\\"FLEET_METADATA=role=services\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/worker-01.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,worker-01%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AMACAddress%3D52%3A54%3A00%3A00%3A02%3A01%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.104%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=worker-01\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_PROXY=on\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.104\\"\\nEnvironment=\\"FLEET_METADATA=role=worker\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "locksmithd.service",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"LOCKSMITHD_ENDPOINT=http://10.0.0.101:2379,http://10.0.0.102:2379,http://10.0.0.103:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar, Ignition > ignition/worker-02.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core"
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,worker-02%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,%5BMatch%5D%0AName%3Deth0%0A%0A%5BNetwork%5D%0ADNS%3D10.0.0.2%0AAddress%3D10.0.0.105%2F24%0AGateway%3D10.0.0.1%0A"
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      },
+      {
+        "path": "/etc/flatcar/update.conf",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,GROUP%3Dstable%0AREBOOT_STRATEGY%3Detcd-lock%0A"
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=worker-02\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_PROXY=on\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=services-01=http://10.0.0.101:2380,services-02=http://10.0.0.102:2380,services-03=http://10.0.0.103:2380\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=10.0.0.105\\"\\nEnvironment=\\"FLEET_METADATA=role=worker\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "locksmithd.service",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"LOCKSMITHD_ENDPOINT=http://10.0.0.101:2379,http://10.0.0.102:2379,http://10.0.0.103:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
 
 `
 
@@ -607,9 +1065,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "etcd-01" do |m|
     m.vm.hostname = "etcd-01"
-    m.vm.network :private_network, ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-etcd-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", mac: "72316abccca3"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:31:6a:bc:cc:a3"
     end
     m.vm.provision :file, source: "user-data/etcd-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -617,9 +1080,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", mac: "7257f763f625"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:57:f7:63:f6:25"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -627,9 +1095,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", mac: "72b053779574"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:b0:53:77:95:74"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -672,6 +1145,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=etcd-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.62.101:2379"
@@ -758,6 +1232,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -840,6 +1315,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -935,9 +1411,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "etcd-01" do |m|
     m.vm.hostname = "etcd-01"
-    m.vm.network :private_network, ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-etcd-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", mac: "72316abccca3"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:31:6a:bc:cc:a3"
     end
     m.vm.provision :file, source: "user-data/etcd-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -945,9 +1426,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", mac: "7257f763f625"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:57:f7:63:f6:25"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -955,9 +1441,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "dev-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", mac: "72b053779574"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:b0:53:77:95:74"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1049,11 +1540,16 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The Docker API has no authentication: forward it on the host's loopback only.
     m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
-    m.vm.provider :virtualbox do |vb|
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "laptop-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", mac: "f67544e936ba"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "f6:75:44:e9:36:ba"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1146,11 +1642,16 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The Docker API has no authentication: forward it on the host's loopback only.
     m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
-    m.vm.provider :virtualbox do |vb|
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "laptop-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", mac: "f67544e936ba"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "f6:75:44:e9:36:ba"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1339,9 +1840,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-01" do |m|
     m.vm.hostname = "services-01"
-    m.vm.network :private_network, ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", mac: "2e809c4b3ad1"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2e:80:9c:4b:3a:d1"
     end
     m.vm.provision :file, source: "user-data/services-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1349,9 +1855,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-02" do |m|
     m.vm.hostname = "services-02"
-    m.vm.network :private_network, ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", mac: "32214cd7041c"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "32:21:4c:d7:04:1c"
     end
     m.vm.provision :file, source: "user-data/services-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1359,9 +1870,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-03" do |m|
     m.vm.hostname = "services-03"
-    m.vm.network :private_network, ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", mac: "2652b9887949"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "26:52:b9:88:79:49"
     end
     m.vm.provision :file, source: "user-data/services-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1369,9 +1885,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", mac: "825b2e134eee"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "82:5b:2e:13:4e:ee"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1379,9 +1900,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", mac: "b2c07a85dc4f"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "b2:c0:7a:85:dc:4f"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -1424,6 +1950,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.101:2379"
@@ -1513,6 +2040,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.102:2379"
@@ -1602,6 +2130,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=services-03"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.63.103:2379"
@@ -1691,6 +2220,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -1778,6 +2308,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=worker-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_PROXY=on"
@@ -1878,9 +2409,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-01" do |m|
     m.vm.hostname = "services-01"
-    m.vm.network :private_network, ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", mac: "2e809c4b3ad1"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2e:80:9c:4b:3a:d1"
     end
     m.vm.provision :file, source: "user-data/services-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1888,9 +2424,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-02" do |m|
     m.vm.hostname = "services-02"
-    m.vm.network :private_network, ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", mac: "32214cd7041c"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "32:21:4c:d7:04:1c"
     end
     m.vm.provision :file, source: "user-data/services-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1898,9 +2439,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "services-03" do |m|
     m.vm.hostname = "services-03"
-    m.vm.network :private_network, ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-services-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", mac: "2652b9887949"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "26:52:b9:88:79:49"
     end
     m.vm.provision :file, source: "user-data/services-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1908,9 +2454,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-01" do |m|
     m.vm.hostname = "worker-01"
-    m.vm.network :private_network, ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", mac: "825b2e134eee"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "82:5b:2e:13:4e:ee"
     end
     m.vm.provision :file, source: "user-data/worker-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -1918,9 +2469,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "worker-02" do |m|
     m.vm.hostname = "worker-02"
-    m.vm.network :private_network, ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "production-worker-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", mac: "b2c07a85dc4f"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "b2:c0:7a:85:dc:4f"
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2047,9 +2603,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", mac: "3afcf4b16fe4"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "3a:fc:f4:b1:6f:e4"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -2057,9 +2618,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-02" do |m|
     m.vm.hostname = "core-02"
-    m.vm.network :private_network, ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", mac: "2afb293966ad"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2a:fb:29:39:66:ad"
     end
     m.vm.provision :file, source: "user-data/core-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -2067,9 +2633,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-03" do |m|
     m.vm.hostname = "core-03"
-    m.vm.network :private_network, ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", mac: "aa487c00e4e8"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "aa:48:7c:00:e4:e8"
     end
     m.vm.provision :file, source: "user-data/core-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/coreos-vagrant && mv /tmp/vagrantfile-user-data /var/lib/coreos-vagrant/vagrantfile-user-data"
@@ -2112,6 +2683,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=core-01"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.101:2379"
@@ -2197,6 +2769,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=core-02"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.102:2379"
@@ -2282,6 +2855,7 @@ coreos:
         - name: 20-cclab.conf
           content: |
             [Service]
+            Environment="ETCD_IMAGE_TAG=v3.5.16"
             Environment="ETCD_NAME=core-03"
             Environment="ETCD_ENABLE_V2=true"
             Environment="ETCD_ADVERTISE_CLIENT_URLS=http://192.168.61.103:2379"
@@ -2380,9 +2954,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
-    m.vm.network :private_network, ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", mac: "3afcf4b16fe4"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "3a:fc:f4:b1:6f:e4"
     end
     m.vm.provision :file, source: "user-data/core-01.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2390,9 +2969,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-02" do |m|
     m.vm.hostname = "core-02"
-    m.vm.network :private_network, ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-02"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", mac: "2afb293966ad"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "2a:fb:29:39:66:ad"
     end
     m.vm.provision :file, source: "user-data/core-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
@@ -2400,9 +2984,14 @@ Vagrant.configure("2") do |config|
 
   config.vm.define "core-03" do |m|
     m.vm.hostname = "core-03"
-    m.vm.network :private_network, ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    m.vm.provider :virtualbox do |vb|
+    m.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
       vb.name = "small-core-03"
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", mac: "aa487c00e4e8"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "aa:48:7c:00:e4:e8"
     end
     m.vm.provision :file, source: "user-data/core-03.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
