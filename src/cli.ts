@@ -181,17 +181,21 @@ async function runYargs(argv: string[]): Promise<void> {
     .scriptName('cclab')
     .usage('cclab: local labs of Container Linux clusters (Flatcar, legacy CoreOS) with Vagrant\n\nUsage: $0 <command> [options]')
     .version(version())
-    .parserConfiguration({ 'populate--': true, 'strip-aliased': true })
+    .parserConfiguration({ 'populate--': true, 'strip-aliased': true, 'parse-numbers': false })
     .strict()
     .demandCommand(1, 'name a command (cclab --help lists them)')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
+    // No option is a yargs number: whole numbers are parsed by src/lab/options.ts (decimal digits
+    // only; yargs would take "1e2", "0x10" and "" as numbers).
     // JSON mode comes from the parsed options (--json, --json=true, --no-json…), before validation
     // so that a usage error is a JSON document too.
     .middleware((a) => {
       jsonMode = a.json === true;
     }, true)
     .fail((msg, err) => {
+      // A whole-number option's own error (src/lab/options.ts) reaches here re-thrown by yargs as a YError.
+      if (err?.name === 'YError') throw new UsageError(err.message, { hint: 'see `cclab <command> --help`' });
       if (err) throw err;
       throw new UsageError(msg, { hint: 'see `cclab --help` or `cclab <command> --help`' });
     })
@@ -230,7 +234,7 @@ async function runYargs(argv: string[]): Promise<void> {
       (y) =>
         labOptions(y, table, 'up')
           .positional('target', { type: 'string', describe: 'an architecture (laptop | small | dev | production) or an existing lab to resume' })
-          .option('parallel', { type: 'number', default: 3, describe: 'Machines booted at once after the first (VirtualBox, Parallels)' })
+          .option('parallel', { ...table.integerFlag('parallel', 'Machines booted at once after the first (VirtualBox, Parallels)', { min: 1 }), default: 3 })
           .option('wait', { type: 'boolean', default: true, describe: 'Run the health checks after boot (--no-wait skips them)' })
           .option('timeout', { type: 'string', describe: 'How long the health checks may take to pass (default 5m)' })
           .option('recreate', { type: 'boolean', default: false, describe: 'Destroy and rebuild a lab whose options changed' })
@@ -241,7 +245,6 @@ async function runYargs(argv: string[]): Promise<void> {
           .example('$0 up dev', 'run again: resumes the lab, boots what is not running'),
       async (a) => {
         const { run } = await import('./commands/up.js');
-        if (!Number.isInteger(a.parallel) || a.parallel < 1) throw new UsageError('--parallel takes a whole number ≥ 1');
         await run(
           {
             ...labInput(a, table),
@@ -310,8 +313,8 @@ async function runYargs(argv: string[]): Promise<void> {
         y
           .positional('name', { type: 'string', describe: 'A lab (default: the only lab)' })
           .option('endpoints', { type: 'string', array: true, describe: 'etcd client URLs (comma-separated or repeated) of any cluster' })
-          .option('expect-members', { type: 'number', describe: 'etcd members the cluster must have' })
-          .option('expect-fleet', { type: 'number', describe: 'fleet machines that must be registered' })
+          .option('expect-members', table.integerFlag('expect-members', 'etcd members the cluster must have', { min: 1 }))
+          .option('expect-fleet', table.integerFlag('expect-fleet', 'fleet machines that must be registered'))
           .option('fleet-metadata', { type: 'string', array: true, describe: 'k=v every fleet machine must carry' })
           .option('docker-host', { type: 'string', describe: 'tcp://HOST:PORT of a Docker API to check' })
           .option('timeout', { type: 'string', describe: 'How long to wait for a healthy result (default 10s)' })
@@ -372,8 +375,8 @@ async function runYargs(argv: string[]): Promise<void> {
           .positional('name', { type: 'string', demandOption: true })
           .positional('machine', { type: 'string', demandOption: true })
           .positional('unit', { type: 'string' })
-          .option('lines', { type: 'number', alias: 'n', default: 200 })
-          .option('follow', { type: 'boolean', alias: 'f', default: false }),
+          .option('lines', { ...table.integerFlag('lines', 'Show this many of the last journal lines'), alias: 'n', default: 200 })
+          .option('follow', { type: 'boolean', alias: 'f', default: false, describe: 'Keep printing new journal lines until Ctrl-C' }),
       async (a) => {
         const { logs } = await import('./commands/ssh.js');
         commandExit = await logs({ name: a.name, machine: a.machine, unit: a.unit, lines: a.lines, follow: a.follow }, ctx);

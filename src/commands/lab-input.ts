@@ -4,7 +4,7 @@
  */
 import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { LabConfigError, UsageError } from '../errors.js';
+import { blameFlags, LabConfigError, UsageError } from '../errors.js';
 import { loadBuiltinLab, loadLabFile, readSshKeys } from '../lab/load.js';
 import { resolveLab, type LabOverrides, type Resolved } from '../lab/resolve.js';
 import type { Context } from '../context.js';
@@ -26,6 +26,15 @@ export interface LabInputOptions {
 export type Placement = (name: string) => { taken: readonly string[]; subnet?: string | undefined };
 
 export async function prepareLab(opts: LabInputOptions, ctx: Context, placement: Placement = () => ({ taken: [] })): Promise<Resolved> {
+  try {
+    return await prepare(opts, ctx, placement);
+  } catch (e) {
+    // Problems only with values given by flags are about the command line: exit 2, flags named.
+    throw blameFlags(e);
+  }
+}
+
+async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement): Promise<Resolved> {
   if (opts.architecture && opts.config) {
     throw new UsageError(`give an architecture or --config, not both`, {
       hint: `the lab file names its architecture; use \`cclab … --config ${opts.config}\``,
@@ -38,7 +47,7 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, placement:
   const fileKeys = loaded.document.spec.sshKeys ?? [];
   const keys = [
     ...(await readSshKeys(fileKeys, loaded.baseDir, loaded.source)),
-    ...(await readSshKeys(opts.sshKeys ?? [], ctx.cwd, '--ssh-key')),
+    ...(await readSshKeys(opts.sshKeys ?? [], ctx.cwd, loaded.source, 'ssh-key')),
   ];
   const overrides: LabOverrides = { ...opts.overrides };
   // The lab's name comes from --name, else the file's metadata.name, else the architecture.
@@ -54,7 +63,7 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, placement:
     try {
       await access(fleetd);
     } catch {
-      throw new LabConfigError(loaded.source, [{ path: 'fleet.localFile', message: `${fleetd} does not exist` }]);
+      throw new LabConfigError(loaded.source, [{ path: 'fleet.localFile', message: `${fleetd} does not exist`, ...(opts.fleetd && { flag: 'fleetd' }) }]);
     }
     overrides.fleet = { ...overrides.fleet, localFile: fleetd };
   }
