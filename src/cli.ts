@@ -212,7 +212,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .example('$0 render production --target bare-metal --subnet 10.0.0.0/24 --dns 10.0.0.2', 'cloud-configs for real machines'),
       async (a) => {
         const { run } = await import('./commands/render.js');
-        await run({ ...labInput(a, table), out: a.out, target: a.target, json: a.json }, ctx);
+        await run({ ...labInput(a, table), out: a.out, target: a.target, json: a.json, flagArgs: table.labFlagArgs(a) }, ctx);
       },
     )
     .command(

@@ -125,9 +125,12 @@ export class PreflightError extends CclabError {
   override readonly kind = 'preflight';
   readonly failures: PreflightFailure[];
 
-  constructor(failures: PreflightFailure[], details: ErrorDetails = {}) {
+  /** `printed`: the failures are already on the screen (doctor's list): the message only counts them. */
+  constructor(failures: PreflightFailure[], details: ErrorDetails & { printed?: boolean } = {}) {
     super(
-      'preflight failed:\n' + failures.map((f) => `  ✗ ${f.check}: ${f.message}\n    fix: ${f.fix}`).join('\n'),
+      details.printed
+        ? `preflight failed: ${failures.length} check${failures.length === 1 ? '' : 's'} failed (✗ above)`
+        : 'preflight failed:\n' + failures.map((f) => `  ✗ ${f.check}: ${f.message}\n    fix: ${f.fix}`).join('\n'),
       details,
     );
     this.failures = failures;

@@ -12,7 +12,7 @@ import { DEFAULT_CHECK_TIMEOUT_MS, formatDuration, parseDuration } from '../heal
 import { formatHuman, formatJson, summary, toJson } from '../health/report.js';
 import type { RunOptions } from '../health/run.js';
 import { endpointTargets, labTargets, type HealthTargets } from '../health/targets.js';
-import type { HealthReport } from '../health/types.js';
+import type { CheckGroup, HealthReport } from '../health/types.js';
 import type { Lab } from '../lab/types.js';
 import type { HttpGet, RemoteExec } from '../transport.js';
 
@@ -73,6 +73,8 @@ export interface LabHealth {
   /** The --json document. */
   json: Record<string, unknown>;
   report: HealthReport;
+  /** The groups of the failed checks, for a hint that points at what is unhealthy. */
+  failedGroups: CheckGroup[];
 }
 
 /** The lab's health (for the end of `cclab up`): nothing printed, nothing thrown for an unhealthy lab. */
@@ -82,7 +84,8 @@ export async function labHealth(
   deps: CheckDeps = {},
 ): Promise<LabHealth> {
   const report = await runLab(lab, opts, opts.signal, deps);
-  return { healthy: report.healthy, text: formatHuman(report), json: toJson(report), report };
+  const failedGroups = [...new Set(report.checks.filter((c) => !c.ok).map((c) => c.group))];
+  return { healthy: report.healthy, text: formatHuman(report), json: toJson(report), report, failedGroups };
 }
 
 /** A lab's own targets, with the SSH access its loopback-only proxies need. */

@@ -7,11 +7,14 @@ import { USER_DATA_DIR } from '../home/paths.js';
 import type { Context } from '../context.js';
 import type { Target } from '../render/cloudconfig.js';
 import { planLab } from '../render/plan.js';
+import { quoteCommand, quoteWord } from '../vagrant/quote.js';
 import { version } from '../version.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
 
 export interface RenderOptions extends LabInputOptions {
   out?: string | undefined;
+  /** The lab options as given on the command line (argv words), for the `cclab up` to suggest. */
+  flagArgs?: string[] | undefined;
   target: Target;
   json: boolean;
 }
@@ -62,7 +65,9 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
     ctx.io.out(`  ${join(shown, f.path)}${m ? `  (${m.role}, ${m.ip})` : ''}\n`);
   }
   if (opts.target === 'vagrant') {
-    ctx.io.err(`\nBoot it with \`cclab up ${opts.config ? `--config ${opts.config}` : lab.architecture}\`, or by hand: cd ${shown} && vagrant up\n`);
+    // The same lab: the same file or architecture and every lab option given here.
+    const up = ['cclab', 'up', ...(opts.config ? ['--config', opts.config] : [lab.architecture]), ...(opts.flagArgs ?? [])];
+    ctx.io.err(`\nBoot it with \`${quoteCommand(up)}\`, or by hand: cd ${quoteWord(shown)} && vagrant up\n`);
   } else {
     ctx.io.err(`\nEach user-data file carries a static eth0 network unit (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${join(shown, 'user-data')}/*.yaml\`.\n`);
   }

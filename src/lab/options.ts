@@ -371,7 +371,7 @@ export function parseWholeNumber(name: string, value: unknown, range: { min?: nu
   if (typeof value === 'number' && Number.isSafeInteger(value)) n = value;
   else {
     const text = typeof value === 'string' ? value : '';
-    const shown = typeof value === 'string' ? (value === '' ? 'an empty value' : `"${printable(value)}"`) : 'nothing';
+    const shown = typeof value === 'string' ? (value === '' ? 'an empty value' : `"${printable(value)}"`) : typeof value === 'number' ? String(value) : 'nothing';
     if (!/^[0-9]+$/.test(text)) throw new UsageError(`--${name} takes a whole number written in decimal digits (such as 3), not ${shown}`);
     n = Number(text);
     if (!Number.isSafeInteger(n)) throw new UsageError(`--${name}: ${text.length > 20 ? `${text.slice(0, 20)}…` : text} is too large`);
@@ -401,6 +401,24 @@ export function flagOfProblem(path: string, overrides: Record<string, unknown>):
     }
   }
   return undefined;
+}
+
+/**
+ * The lab options given on the command line, as argv words for another command (`up`, after
+ * `render`): every flag of the table that `up` takes, as it was given. Flags of `render` alone
+ * (--gateway, --dns) and flags that are not lab options (--out, --target) are left out.
+ */
+export function labFlagArgs(args: Record<string, unknown>): string[] {
+  const words: string[] = [];
+  for (const o of LAB_OPTIONS as readonly LabOption[]) {
+    const f = o.flag;
+    if (!f || f.only) continue;
+    const value = args[f.name];
+    if (value === undefined) continue;
+    if (f.type === 'boolean') words.push(value ? `--${f.name}` : `--no-${f.name}`);
+    else for (const v of Array.isArray(value) ? value : [value]) words.push(`--${f.name}`, String(v));
+  }
+  return words;
 }
 
 /** The value of each option's flag put where the lab file has it: `--box-url U` → `{ box: { url: U } }`. */

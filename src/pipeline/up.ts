@@ -8,6 +8,7 @@ import { orderly, type Context } from '../context.js';
 import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
 import { USER_DATA_DIR } from '../home/paths.js';
+import type { CheckGroup } from '../health/types.js';
 import type { Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
@@ -23,6 +24,18 @@ export interface HealthOutcome {
   text: string;
   /** The --json form. */
   json: unknown;
+  /** The groups of the checks that failed (etcd, etcd-proxy, fleet, docker), when known. */
+  failedGroups?: CheckGroup[] | undefined;
+}
+
+/** What `up` checks on this lab, in words: "etcd, fleet and Docker", "Docker". */
+export function checkedServices(lab: Lab): string {
+  const names = [
+    ...(lab.etcd.members.length > 0 ? ['etcd'] : []),
+    ...(lab.machines.some((m) => m.fleet) ? ['fleet'] : []),
+    ...(lab.machines.some((m) => m.dockerTcp) ? ['Docker'] : []),
+  ];
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
 export interface UpDeps {
@@ -163,7 +176,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));
       try {
         if (toBoot.length > 0) await boot(lab, toBoot, created, req, deps, ctx);
-        else ctx.io.err(`All ${lab.machines.length} machines of ${name} are already running.\n`);
+        else ctx.io.err(lab.machines.length === 1 ? `The machine of ${name} is already running.\n` : `All ${lab.machines.length} machines of ${name} are already running.\n`);
       } catch (e) {
         // Best effort: the failure itself is what the user needs to hear about, even when the
         // manifest cannot be written (a full disk); the lab then shows as partial anyway.
@@ -188,7 +201,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
 
       let health: HealthOutcome | undefined;
       if (req.wait) {
-        ctx.io.err(`Checking etcd, fleet and Docker (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
+        ctx.io.err(`Checking ${checkedServices(lab)} (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
         health = await deps.health(lab, { dockerEndpoint: current.docker?.endpoint, timeoutMs: req.timeoutMs, signal: ctx.signal });
       }
       return { manifest: current, health };
