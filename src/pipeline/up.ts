@@ -9,6 +9,8 @@ import { InterruptedError, PreflightError, UsageError, CommandError } from '../e
 import type { Manifest } from '../home/manifest.js';
 import { USER_DATA_DIR } from '../home/paths.js';
 import type { CheckGroup } from '../health/types.js';
+import { ARCHITECTURE_RULES } from '../lab/architectures.js';
+import { LAB_OPTIONS, type LabOption } from '../lab/options.js';
 import type { Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
@@ -70,16 +72,73 @@ export interface UpResult {
   health: HealthOutcome | undefined;
 }
 
-/** Differences between two labs, as `field: old → new` lines (machines compared by name). */
+/**
+ * Differences between two labs, as `option: old → new` lines named as the user gives them
+ * (`--workers: 2 → 3`, `--subnet: …`; `spec.libvirt.cpuMode` for a lab-file field without a flag).
+ * A difference no option explains (a lab built by another cclab version) is listed by its field in
+ * the lab model instead, so a change is never hidden.
+ */
 export function labDifferences(saved: Lab, wanted: Lab): string[] {
-  const view = (lab: Lab) => ({
-    ...lab,
-    machines: lab.machines.map((m) => `${m.name}@${m.ip}`).join(','),
-  });
-  const a = flatten(view(saved));
-  const b = flatten(view(wanted));
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const a = optionValues(saved);
+  const b = optionValues(wanted);
+  const byOption = diff(a, b);
+  if (byOption.length > 0) return byOption;
+  const view = (lab: Lab) => ({ ...lab, machines: lab.machines.map((m) => `${m.name}@${m.ip}`).join(',') });
+  return diff(flatten(view(saved)), flatten(view(wanted)));
+}
+
+function diff(a: Record<string, string>, b: Record<string, string>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
   return keys.filter((k) => a[k] !== b[k]).map((k) => `${k}: ${a[k] ?? '(none)'} → ${b[k] ?? '(none)'}`);
+}
+
+/** The name a lab option goes by: its flag, or its lab-file field when it has no flag. */
+function optionLabel(key: string): string {
+  const o = (LAB_OPTIONS as readonly LabOption[]).find((x) => x.key === key);
+  return o?.flag ? `--${o.flag.name}` : `spec.${key}`;
+}
+
+/** A lab's value of each option (by option label, JSON text), read back from the lab model. */
+function optionValues(lab: Lab): Record<string, string> {
+  const rules = ARCHITECTURE_RULES[lab.architecture];
+  const count = (role: string | undefined) => lab.machines.filter((m) => m.role === role).length;
+  const groupOf = (role: string | undefined) => lab.machines.find((m) => m.role === role)?.updateGroup;
+  const keyShown = (k: string) => k.trim().split(/\s+/).slice(2).join(' ') || `${k.slice(0, 24)}…`;
+  const values: Record<string, unknown> = {
+    architecture: lab.architecture,
+    os: lab.os,
+    channel: lab.channel,
+    provider: lab.provider,
+    ...(rules.members && { [rules.members.option]: count(rules.members.kind.role) }),
+    ...(rules.workers && { workers: count(rules.workers.kind.role) }),
+    subnet: lab.subnet.cidr,
+    gateway: lab.subnet.gateway,
+    dns: lab.dns.join(','),
+    metadata: Object.entries(lab.userMetadata).map(([k, v]) => `${k}=${v}`).join(',') || undefined,
+    'box.name': lab.box.name,
+    'box.version': lab.box.version,
+    'box.url': lab.box.url,
+    'update.group': lab.update.group,
+    ...(rules.members?.kind.updateGroup && { 'update.servicesGroup': groupOf(rules.members.kind.role) }),
+    ...(rules.workers?.kind.updateGroup && { 'update.workersGroup': groupOf(rules.workers.kind.role) }),
+    'update.server': lab.update.server,
+    'update.rebootStrategy': lab.update.rebootStrategy,
+    discovery: lab.etcd.discovery,
+    'fleet.url': lab.fleet.url,
+    'fleet.sha256': lab.fleet.sha256,
+    'fleet.localFile': lab.fleet.localFile,
+    sshKeys: lab.sshAuthorizedKeys.length > 0 ? lab.sshAuthorizedKeys.map(keyShown).join(', ') : undefined,
+    'libvirt.driver': lab.libvirt.driver,
+    'libvirt.cpuMode': lab.libvirt.cpuMode,
+    'libvirt.cpuModel': lab.libvirt.cpuModel,
+    'libvirt.managementNetwork': lab.libvirt.managementNetwork,
+    memory: lab.memory,
+    cpus: lab.cpus,
+    dockerTcp: lab.machines.some((m) => m.dockerTcp),
+  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key === 'architecture' ? 'architecture' : optionLabel(key)] = JSON.stringify(value);
+  return out;
 }
 
 function flatten(value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
