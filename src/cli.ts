@@ -222,7 +222,7 @@ async function runYargs(argv: string[]): Promise<void> {
         y
           .positional('files', { type: 'string', array: true, demandOption: true })
           .option('os', { choices: table.OSES, default: 'flatcar' as const, describe: 'Rules of this OS' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the diagnostics of every file as one JSON document' }),
       async (a) => {
         const { run } = await import('./commands/validate.js');
         await run({ files: a.files as string[], os: a.os, json: a.json }, ctx);
@@ -291,7 +291,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .positional('name', { type: 'string' })
           .option('health', { type: 'boolean', default: true, describe: 'Check health (--no-health skips it)' })
           .option('timeout', { type: 'string', describe: 'Health check deadline (default 10s)' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the lab, its machines and health as one JSON document' }),
       async (a) => {
         const { status } = await import('./commands/status.js');
         await status({ name: a.name, json: a.json, health: a.health, timeoutMs: await timeoutMs(a.timeout, 10_000) }, ctx);
@@ -300,7 +300,7 @@ async function runYargs(argv: string[]): Promise<void> {
     .command(
       ['ls', 'list'],
       'List labs',
-      (y) => y.option('json', { type: 'boolean', default: false }),
+      (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print the labs as one JSON document' }),
       async (a) => {
         const { ls } = await import('./commands/status.js');
         await ls({ json: a.json }, ctx);
@@ -318,7 +318,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .option('fleet-metadata', { type: 'string', array: true, describe: 'k=v every fleet machine must carry' })
           .option('docker-host', { type: 'string', describe: 'tcp://HOST:PORT of a Docker API to check' })
           .option('timeout', { type: 'string', describe: 'How long to wait for a healthy result (default 10s)' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the health report as one JSON document' }),
       async (a) => {
         // --endpoints or --docker-host: any cluster or Docker API. Otherwise a lab, whose checks
         // expect its own machines: options of the other mode are refused, never ignored.
@@ -390,7 +390,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .positional('name', { type: 'string' })
           .option('shell', { choices: ['bash', 'zsh', 'fish', 'powershell', 'cmd', 'tcsh'], describe: 'Default: from $SHELL' })
           .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Lines that undo it' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the variables as one JSON document' }),
       async (a) => {
         const { run } = await import('./commands/docker-env.js');
         await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json }, ctx);
@@ -402,7 +402,7 @@ async function runYargs(argv: string[]): Promise<void> {
       (y) =>
         labOptions(y, table, 'doctor')
           .positional('architecture', { choices: table.ARCHITECTURES, describe: 'Check for this architecture (default laptop)' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print every check as one JSON document' }),
       async (a) => {
         const { run } = await import('./commands/doctor.js');
         await run({ ...labInput(a, table), json: a.json }, ctx);
