@@ -139,3 +139,20 @@ t.test('render --out under /proc ends with a file-system error instead of spinni
   t.match(r.stderr, /cannot create the directory \/proc\/cclab-test\/x/);
   t.ok(r.ms < 10_000, `ended in ${r.ms} ms`);
 });
+
+t.test("render's next command carries the options given", async (t) => {
+  const h = cliHome(t);
+  const out = path.join(h.fake.dir, 'lab out');
+  const r = await runWithin(t, h, ['render', 'dev', '--workers', '3', '--subnet', '10.1.2.0/24', '--metadata', 'rack=a1', '--no-docker-tcp', '--out', out]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /Boot it with `cclab up dev --workers 3 --subnet 10\.1\.2\.0\/24 --metadata 'rack=a1' --no-docker-tcp`, or by hand: cd '[^']*lab out' && vagrant up/);
+});
+
+t.test('doctor lists each failure once', async (t) => {
+  const h = cliHome(t, { FAKE_VAGRANT_VERSION: '2.2.4' });
+  const old = await runWithin(t, h, ['doctor', 'laptop'], 30_000);
+  t.equal(old.code, 4);
+  t.equal((old.stdout + old.stderr).match(/Vagrant 2\.2\.4 is older than/g)?.length, 1, 'the failure is printed once', { stdout: old.stdout, stderr: old.stderr });
+  t.equal((old.stdout + old.stderr).match(/fix: upgrade Vagrant/g)?.length, 1, 'and its fix once');
+  t.match(old.stderr, /^error: preflight failed: \d+ checks? failed \(✗ above\)$/m);
+});
