@@ -36,7 +36,7 @@ t.test('render dev --workers 3, validate every user-data file', async (t) => {
   t.equal((vagrantfile.match(/^ {2}config\.vm\.define "/gm) ?? []).length, 4, 'four machines in the Vagrantfile');
   t.match(render.stdout, /^Rendered lab dev \(dev, flatcar stable, 4 machines\) for virtualbox into /, 'says what it rendered, on stdout');
   t.match(render.stdout, /user-data\/worker-03\.yaml {2}\(worker, 192\.168\.\d+\.104\)/);
-  t.match(render.stderr, /Boot it with `cclab up dev`/, 'the next step, on stderr');
+  t.match(render.stderr, /Boot it with `cclab up dev --workers 3`/, 'the next step, on stderr, with the options given');
   for (const f of userData) {
     const cc = parseCloudConfig(readFileSync(join(out, 'user-data', f), 'utf8'));
     t.equal(cc.hostname, f.replace('.yaml', ''), `${f}: its machine's cloud-config`);
