@@ -252,8 +252,8 @@ t.test('up with different options is refused, listing the differences; --recreat
   t.equal((refused.error as UsageError).exitCode, ExitCode.usage);
   const msg = (refused.error as UsageError).message;
   t.match(msg, /^lab dev exists with different options:$/m);
-  t.match(msg, /^ {2}memory: 1024 → 2048$/m);
-  t.match(msg, /^ {2}machines: .*worker-03@.* → /m);
+  t.match(msg, /^ {2}--memory: 1024 → 2048$/m);
+  t.match(msg, /^ {2}--workers: 3 → 2$/m, 'named as options, not as lab-model fields');
   t.match((refused.error as UsageError).hint, /cclab up dev`.*--recreate/);
   t.same(h.fake.invocations().slice(before).filter((a) => a[0] === 'up' || a[0] === 'destroy'), [], 'nothing booted or destroyed');
   t.same(await h.manifest('dev'), saved, 'the lab is untouched');
