@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Context, Io } from './context.js';
 import { CclabError, CommandError, ExitCode, InterruptedError, UsageError, classify, type StopSignal } from './errors.js';
 import type { LabOverrides } from './lab/resolve.js';
-import { printable } from './output/printable.js';
+import { printable } from './terminal/printable.js';
 import { signalChildren } from './process/children.js';
 
 // A reader that went away (`cclab ls | head -1`, a closed terminal after SIGHUP) is not a crash.
@@ -182,17 +182,21 @@ async function runYargs(argv: string[]): Promise<void> {
     .scriptName('cclab')
     .usage('cclab: local labs of Container Linux clusters (Flatcar, legacy CoreOS) with Vagrant\n\nUsage: $0 <command> [options]')
     .version(version())
-    .parserConfiguration({ 'populate--': true, 'strip-aliased': true })
+    .parserConfiguration({ 'populate--': true, 'strip-aliased': true, 'parse-numbers': false })
     .strict()
     .demandCommand(1, 'name a command (cclab --help lists them)')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
+    // No option is a yargs number: whole numbers are parsed by src/lab/options.ts (decimal digits
+    // only; yargs would take "1e2", "0x10" and "" as numbers).
     // JSON mode comes from the parsed options (--json, --json=true, --no-json…), before validation
     // so that a usage error is a JSON document too.
     .middleware((a) => {
       jsonMode = a.json === true;
     }, true)
     .fail((msg, err) => {
+      // A whole-number option's own error (src/lab/options.ts) reaches here re-thrown by yargs as a YError.
+      if (err?.name === 'YError') throw new UsageError(err.message, { hint: 'see `cclab <command> --help`' });
       if (err) throw err;
       throw new UsageError(msg, { hint: 'see `cclab --help` or `cclab <command> --help`' });
     })
@@ -215,7 +219,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .example('$0 render dev --target matchbox --macs macs.txt --matchbox-url http://matchbox:8080', 'a matchbox data directory'),
       async (a) => {
         const { run } = await import('./commands/render.js');
-        await run({ ...labInput(a, table), out: a.out, target: a.target, matchboxUrl: a['matchbox-url'], json: a.json }, ctx);
+        await run({ ...labInput(a, table), out: a.out, target: a.target, matchboxUrl: a['matchbox-url'], json: a.json, flagArgs: table.labFlagArgs(a) }, ctx);
       },
     )
     .command(
@@ -225,7 +229,7 @@ async function runYargs(argv: string[]): Promise<void> {
         y
           .positional('files', { type: 'string', array: true, demandOption: true })
           .option('os', { choices: table.OSES, default: 'flatcar' as const, describe: 'Rules of this OS' })
-          .option('json', { type: 'boolean', default: false })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the diagnostics of every file as one JSON document' })
           .option('with-ignition-validate', { type: 'boolean', default: false, describe: 'Also run ignition-validate (Debian package ignition) on Ignition files' }),
       async (a) => {
         const { run } = await import('./commands/validate.js');
@@ -238,7 +242,7 @@ async function runYargs(argv: string[]): Promise<void> {
       (y) =>
         labOptions(y, table, 'up')
           .positional('target', { type: 'string', describe: 'an architecture (laptop | small | dev | production) or an existing lab to resume' })
-          .option('parallel', { type: 'number', default: 3, describe: 'Machines booted at once after the first (VirtualBox, Parallels)' })
+          .option('parallel', { ...table.integerFlag('parallel', 'Machines booted at once after the first (VirtualBox, Parallels)', { min: 1 }), default: 3 })
           .option('wait', { type: 'boolean', default: true, describe: 'Run the health checks after boot (--no-wait skips them)' })
           .option('timeout', { type: 'string', describe: 'How long the health checks may take to pass (default 5m)' })
           .option('recreate', { type: 'boolean', default: false, describe: 'Destroy and rebuild a lab whose options changed' })
@@ -249,7 +253,6 @@ async function runYargs(argv: string[]): Promise<void> {
           .example('$0 up dev', 'run again: resumes the lab, boots what is not running'),
       async (a) => {
         const { run } = await import('./commands/up.js');
-        if (!Number.isInteger(a.parallel) || a.parallel < 1) throw new UsageError('--parallel takes a whole number ≥ 1');
         await run(
           {
             ...labInput(a, table),
@@ -296,7 +299,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .positional('name', { type: 'string' })
           .option('health', { type: 'boolean', default: true, describe: 'Check health (--no-health skips it)' })
           .option('timeout', { type: 'string', describe: 'Health check deadline (default 10s)' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the lab, its machines and health as one JSON document' }),
       async (a) => {
         const { status } = await import('./commands/status.js');
         await status({ name: a.name, json: a.json, health: a.health, timeoutMs: await timeoutMs(a.timeout, 10_000) }, ctx);
@@ -305,7 +308,7 @@ async function runYargs(argv: string[]): Promise<void> {
     .command(
       ['ls', 'list'],
       'List labs',
-      (y) => y.option('json', { type: 'boolean', default: false }),
+      (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print the labs as one JSON document' }),
       async (a) => {
         const { ls } = await import('./commands/status.js');
         await ls({ json: a.json }, ctx);
@@ -318,12 +321,12 @@ async function runYargs(argv: string[]): Promise<void> {
         y
           .positional('name', { type: 'string', describe: 'A lab (default: the only lab)' })
           .option('endpoints', { type: 'string', array: true, describe: 'etcd client URLs (comma-separated or repeated) of any cluster' })
-          .option('expect-members', { type: 'number', describe: 'etcd members the cluster must have' })
-          .option('expect-fleet', { type: 'number', describe: 'fleet machines that must be registered' })
+          .option('expect-members', table.integerFlag('expect-members', 'etcd members the cluster must have', { min: 1 }))
+          .option('expect-fleet', table.integerFlag('expect-fleet', 'fleet machines that must be registered'))
           .option('fleet-metadata', { type: 'string', array: true, describe: 'k=v every fleet machine must carry' })
           .option('docker-host', { type: 'string', describe: 'tcp://HOST:PORT of a Docker API to check' })
           .option('timeout', { type: 'string', describe: 'How long to wait for a healthy result (default 10s)' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the health report as one JSON document' }),
       async (a) => {
         // --endpoints or --docker-host: any cluster or Docker API. Otherwise a lab, whose checks
         // expect its own machines: options of the other mode are refused, never ignored.
@@ -380,8 +383,8 @@ async function runYargs(argv: string[]): Promise<void> {
           .positional('name', { type: 'string', demandOption: true })
           .positional('machine', { type: 'string', demandOption: true })
           .positional('unit', { type: 'string' })
-          .option('lines', { type: 'number', alias: 'n', default: 200 })
-          .option('follow', { type: 'boolean', alias: 'f', default: false }),
+          .option('lines', { ...table.integerFlag('lines', 'Show this many of the last journal lines'), alias: 'n', default: 200 })
+          .option('follow', { type: 'boolean', alias: 'f', default: false, describe: 'Keep printing new journal lines until Ctrl-C' }),
       async (a) => {
         const { logs } = await import('./commands/ssh.js');
         commandExit = await logs({ name: a.name, machine: a.machine, unit: a.unit, lines: a.lines, follow: a.follow }, ctx);
@@ -395,7 +398,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .positional('name', { type: 'string' })
           .option('shell', { choices: ['bash', 'zsh', 'fish', 'powershell', 'cmd', 'tcsh'], describe: 'Default: from $SHELL' })
           .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Lines that undo it' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the variables as one JSON document' }),
       async (a) => {
         const { run } = await import('./commands/docker-env.js');
         await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json }, ctx);
@@ -407,7 +410,7 @@ async function runYargs(argv: string[]): Promise<void> {
       (y) =>
         labOptions(y, table, 'doctor')
           .positional('architecture', { choices: table.ARCHITECTURES, describe: 'Check for this architecture (default laptop)' })
-          .option('json', { type: 'boolean', default: false }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print every check as one JSON document' }),
       async (a) => {
         const { run } = await import('./commands/doctor.js');
         await run({ ...labInput(a, table), json: a.json }, ctx);

@@ -78,6 +78,12 @@ export interface Problem {
   /** Where the problem is: a field path such as `spec.workers`, or `FILE:LINE`. */
   path: string;
   message: string;
+  /** The command-line flag the value came from (`workers` for --workers), when it came from one. */
+  flag?: string;
+}
+
+function problemLines(problems: Problem[]): string {
+  return problems.map((p) => `  - ${p.flag ? `--${p.flag}: ` : p.path ? `${p.path}: ` : ''}${p.message}`).join('\n');
 }
 
 /** A lab definition (built-in, --config file or flags) that breaks the rules. Carries every problem at once. */
@@ -87,10 +93,7 @@ export class LabConfigError extends CclabError {
   readonly problems: Problem[];
 
   constructor(source: string, problems: Problem[], details: ErrorDetails = {}) {
-    super(
-      `${source} is not a valid lab:\n` + problems.map((p) => `  - ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'),
-      details,
-    );
+    super(`${source} is not a valid lab:\n` + problemLines(problems), details);
     this.problems = problems;
   }
 
@@ -99,6 +102,31 @@ export class LabConfigError extends CclabError {
   }
 }
 
+/**
+ * Values given on the command line that break the lab's rules (`--workers 0` for dev): a usage
+ * error (exit 2), as a value that is not a whole number is, naming the flags and not the lab file.
+ */
+export class OptionValuesError extends UsageError {
+  readonly problems: Problem[];
+
+  constructor(problems: Problem[], details: ErrorDetails = {}) {
+    const only = problems.length === 1 ? problems[0]! : undefined;
+    super(only ? `--${only.flag}: ${only.message}` : `these options are not valid:\n${problemLines(problems)}`, details);
+    this.problems = problems;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), problems: this.problems };
+  }
+}
+
+/** A LabConfigError whose every problem came from a flag is about the command line: OptionValuesError. */
+export function blameFlags(e: unknown): unknown {
+  if (e instanceof LabConfigError && e.problems.length > 0 && e.problems.every((p) => p.flag)) {
+    return new OptionValuesError(e.problems, { hint: e.hint, cause: e });
+  }
+  return e;
+}
 /** Files checked by `cclab validate` had errors. */
 export class InvalidFileError extends CclabError {
   override readonly exitCode = ExitCode.invalidFile;
@@ -117,9 +145,12 @@ export class PreflightError extends CclabError {
   override readonly kind = 'preflight';
   readonly failures: PreflightFailure[];
 
-  constructor(failures: PreflightFailure[], details: ErrorDetails = {}) {
+  /** `printed`: the failures are already on the screen (doctor's list): the message only counts them. */
+  constructor(failures: PreflightFailure[], details: ErrorDetails & { printed?: boolean } = {}) {
     super(
-      'preflight failed:\n' + failures.map((f) => `  ✗ ${f.check}: ${f.message}\n    fix: ${f.fix}`).join('\n'),
+      details.printed
+        ? `preflight failed: ${failures.length} check${failures.length === 1 ? '' : 's'} failed (✗ above)`
+        : 'preflight failed:\n' + failures.map((f) => `  ✗ ${f.check}: ${f.message}\n    fix: ${f.fix}`).join('\n'),
       details,
     );
     this.failures = failures;

@@ -20,8 +20,8 @@ import {
   formatDockerEnvJson,
   isShell,
   SHELLS,
-} from '../output/docker-env.js';
-import type { Shell } from '../output/docker-env.js';
+} from '../terminal/docker-env.js';
+import type { Shell } from '../terminal/docker-env.js';
 
 export interface DockerEnvOptions {
   /** Lab name; optional when exactly one lab exposes Docker. */

@@ -18,5 +18,6 @@ export async function run(opts: LabInputOptions & { json: boolean }, ctx: Contex
     }
   }
   const failed = checks.filter((c) => !c.ok);
-  if (failed.length > 0) throw new PreflightError(failed.map((c) => ({ check: c.check, message: c.message, fix: c.fix ?? '' })));
+  // Every failure with its fix is printed above (or is in the JSON document): not a second time.
+  if (failed.length > 0) throw new PreflightError(failed.map((c) => ({ check: c.check, message: c.message, fix: c.fix ?? '' })), { printed: true });
 }

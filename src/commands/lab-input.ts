@@ -4,12 +4,15 @@
  */
 import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { LabConfigError, UsageError } from '../errors.js';
+import { binaryProblem, formatSize, readBounded } from '../bounded-read.js';
+import { blameFlags, LabConfigError, UsageError } from '../errors.js';
 import { shown } from '../lab/shown.js';
 import { loadBuiltinLab, loadLabFile, readSshKeys } from '../lab/load.js';
 import { resolveLab, type LabOverrides, type Resolved } from '../lab/resolve.js';
 import type { Context } from '../context.js';
+
+/** The most of a --macs file that is read. */
+const MACS_FILE_LIMIT = 64 * 1024;
 
 export interface LabInputOptions {
   architecture?: string | undefined;
@@ -50,6 +53,15 @@ export function parseMacsFile(text: string, source: string): Record<string, stri
 export type Placement = (name: string) => { taken: readonly string[]; subnet?: string | undefined };
 
 export async function prepareLab(opts: LabInputOptions, ctx: Context, placement: Placement = () => ({ taken: [] })): Promise<Resolved> {
+  try {
+    return await prepare(opts, ctx, placement);
+  } catch (e) {
+    // Problems only with values given by flags are about the command line: exit 2, flags named.
+    throw blameFlags(e);
+  }
+}
+
+async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement): Promise<Resolved> {
   if (opts.architecture && opts.config) {
     throw new UsageError(`give an architecture or --config, not both`, {
       hint: `the lab file names its architecture; use \`cclab … --config ${opts.config}\``,
@@ -62,7 +74,7 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, placement:
   const fileKeys = loaded.document.spec.sshKeys ?? [];
   const keys = [
     ...(await readSshKeys(fileKeys, loaded.baseDir, loaded.source)),
-    ...(await readSshKeys(opts.sshKeys ?? [], ctx.cwd, '--ssh-key')),
+    ...(await readSshKeys(opts.sshKeys ?? [], ctx.cwd, loaded.source, 'ssh-key')),
   ];
   const overrides: LabOverrides = { ...opts.overrides };
   // The lab's name comes from --name, else the file's metadata.name, else the architecture.
@@ -78,7 +90,7 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, placement:
     try {
       await access(fleetd);
     } catch {
-      throw new LabConfigError(loaded.source, [{ path: 'fleet.localFile', message: `${fleetd} does not exist` }]);
+      throw new LabConfigError(loaded.source, [{ path: 'fleet.localFile', message: `${fleetd} does not exist`, ...(opts.fleetd && { flag: 'fleetd' }) }]);
     }
     overrides.fleet = { ...overrides.fleet, localFile: fleetd };
   }
@@ -86,7 +98,12 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, placement:
     const path = resolve(ctx.cwd, opts.macs);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      // `machine MAC` lines: 64 KiB is thousands of machines; a device or a wrong file stops there.
+      const read = await readBounded(path, MACS_FILE_LIMIT);
+      if (read.tooLarge) throw new Error(`larger than ${formatSize(MACS_FILE_LIMIT)}: is it the right file?`);
+      const binary = binaryProblem(read.bytes);
+      if (binary) throw new Error(`not a text file: ${binary}`);
+      text = read.bytes.toString('utf8');
     } catch (e) {
       throw new UsageError(`--macs ${shown(opts.macs)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }

@@ -12,11 +12,14 @@ import { UsageError } from '../errors.js';
 import { shown as shownValue } from '../lab/shown.js';
 import { checkMatchboxUrl, MATCHBOX_DIRS } from '../render/matchbox.js';
 import { IGNITION_DIR, planLab, type Target } from '../render/plan.js';
+import { quoteCommand, quoteWord } from '../vagrant/quote.js';
 import { version } from '../version.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
 
 export interface RenderOptions extends LabInputOptions {
   out?: string | undefined;
+  /** The lab options as given on the command line (argv words), for the `cclab up` to suggest. */
+  flagArgs?: string[] | undefined;
   target: Target;
   /** --matchbox-url (--target matchbox). */
   matchboxUrl?: string | undefined;
@@ -92,9 +95,11 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
     ctx.io.out(`  ${join(shown, f.path)}${m ? `  (${m.role}, ${m.ip})` : ''}\n`);
   }
   if (opts.target === 'vagrant') {
-    ctx.io.err(`\nBoot it with \`cclab up ${opts.config ? `--config ${opts.config}` : lab.architecture}\`, or by hand: cd ${shown} && vagrant up\n`);
+    // The same lab: the same file or architecture and every lab option given here.
+    const up = ['cclab', 'up', ...(opts.config ? ['--config', opts.config] : [lab.architecture]), ...(opts.flagArgs ?? [])];
+    ctx.io.err(`\nBoot it with \`${quoteCommand(up)}\`, or by hand: cd ${quoteWord(shown)} && vagrant up\n`);
   } else if (opts.target === 'matchbox') {
-    ctx.io.err(`\nServe it with matchbox (-data-path ${shown}); each machine is selected by its MAC. Check the configs with \`cclab validate ${join(shown, IGNITION_DIR)}/*.ign\`.\n`);
+    ctx.io.err(`\nServe it with matchbox (-data-path ${quoteWord(shown)}); each machine is selected by its MAC. Check the configs with \`cclab validate ${join(shown, IGNITION_DIR)}/*.ign\`.\n`);
   } else if (plan.provisioning === 'ignition') {
     ctx.io.err(`\nEach Ignition config carries the machine's static network (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${join(shown, IGNITION_DIR)}/*.ign\`.\n`);
   } else {

@@ -1,6 +1,8 @@
 /** `cclab up`: create or resume a lab, boot it, check it, say what to do next. */
 import type { Context } from '../context.js';
-import { PreflightError, UnhealthyError } from '../errors.js';
+import { PreflightError, UnhealthyError, UsageError } from '../errors.js';
+import type { CheckGroup } from '../health/types.js';
+import type { Lab } from '../lab/types.js';
 import { overlaps, parseCidr } from '../lab/net.js';
 import { ARCHITECTURES } from '../lab/types.js';
 import { memoProbes } from '../pipeline/preflight.js';
@@ -80,11 +82,30 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
   }
   printSummary(result, opts.json, ctx);
   if (result.health && !result.health.healthy) {
-    throw new UnhealthyError(`lab ${result.manifest.name} is up but not healthy`, {
-      hint: `see the failed checks above; look closer with \`cclab logs ${result.manifest.name} MACHINE etcd\` or check again later with \`cclab check ${result.manifest.name}\``,
-    });
+    throw new UnhealthyError(`lab ${result.manifest.name} is up but not healthy`, { hint: unhealthyHint(result.manifest.lab, result.manifest.name, result.health.failedGroups) });
   }
   return result;
+}
+
+/**
+ * Where to look when `up` ends unhealthy: the journal of the service that failed, on a machine
+ * that runs it (a laptop has no etcd: its Docker is what can fail).
+ */
+export function unhealthyHint(lab: Lab, name: string, failed: readonly CheckGroup[] | undefined): string {
+  const member = lab.machines.find((m) => m.etcd === 'member');
+  const proxy = lab.machines.find((m) => m.etcd === 'proxy');
+  const fleet = lab.machines.find((m) => m.fleet);
+  const docker = lab.machines.find((m) => m.dockerTcp);
+  const where: Record<CheckGroup, [string, string] | undefined> = {
+    etcd: member && [member.name, 'etcd'],
+    'etcd-proxy': proxy && [proxy.name, 'etcd'],
+    fleet: fleet && [fleet.name, 'fleet'],
+    docker: docker && [docker.name, 'docker'],
+  };
+  const groups: CheckGroup[] = failed && failed.length > 0 ? [...failed] : ['etcd', 'fleet', 'docker'];
+  const logs = [...new Set(groups.flatMap((g) => (where[g] ? [`\`cclab logs ${name} ${where[g]![0]} ${where[g]![1]}\``] : [])))];
+  const closer = logs.length > 0 ? `look closer with ${logs.slice(0, 2).join(' or ')}, ` : '';
+  return `see the failed checks above; ${closer}or check again later with \`cclab check ${name}\``;
 }
 
 function printSummary({ manifest, health }: UpResult, json: boolean, ctx: Context): void {

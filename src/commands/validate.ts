@@ -11,9 +11,10 @@
  * that cannot be read is reported as an error of that file, not a crash.
  */
 
-import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { binaryProblem, formatSize, readBounded, type BoundedRead } from '../bounded-read.js';
 import type { Context } from '../context.js';
 import { InvalidFileError, UsageError } from '../errors.js';
 import { OSES } from '../lab/types.js';
@@ -73,18 +74,44 @@ export async function run(opts: ValidateCommandOptions, ctx: Context): Promise<V
   return report;
 }
 
+/**
+ * The most `validate` reads of one file (after gunzip): 4× the largest user-data common platforms accept
+ * (GCE: 256 KB per metadata value; Azure and OpenStack: 64 KB; EC2: 16 KB). Past it, parsing would take
+ * seconds and hundreds of MB for a file no machine would be given. Ignition configs are held to the same.
+ */
+export const MAX_CLOUD_CONFIG_BYTES = 1024 * 1024;
+
 async function validateFile(
   path: string,
   os: TargetOs,
   ignitionValidate: string | undefined,
   ctx: Context,
 ): Promise<{ ignition: boolean; diagnostics: Diagnostic[] }> {
-  let text: string;
+  const problem = (message: string) => ({ ignition: false, diagnostics: [{ line: 0, severity: 'error' as const, message }] });
+  const tooLarge = (what: string) =>
+    problem(
+      `${what} is larger than ${formatSize(MAX_CLOUD_CONFIG_BYTES)}, the most cclab validate reads: no platform passes that much user-data to a machine (GCE takes 256 KB); is it the right file?`,
+    );
+  let read: BoundedRead;
   try {
-    text = await readFile(path, 'utf8');
+    read = await readBounded(path, MAX_CLOUD_CONFIG_BYTES);
   } catch (error) {
-    return { ignition: false, diagnostics: [{ line: 0, severity: 'error', message: `cannot read the file: ${readProblem(error)}` }] };
+    return problem(`cannot read the file: ${readProblem(error)}`);
   }
+  if (read.tooLarge) return tooLarge('the file');
+  let bytes = read.bytes;
+  // coreos-cloudinit gunzips user-data that starts with gzip's magic bytes before reading it.
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_CLOUD_CONFIG_BYTES });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge('the gzip-compressed file, uncompressed,');
+      return problem('the file starts like gzip data but does not decompress: coreos-cloudinit would read it as it is, and it is not text');
+    }
+  }
+  const binary = binaryProblem(bytes);
+  if (binary) return problem(`not a text file: ${binary}; a cloud-config is UTF-8 text starting with "#cloud-config"`);
+  const text = bytes.toString('utf8');
   if (!looksLikeIgnition(path, text)) return { ignition: false, diagnostics: validateCloudConfig(text, { os }) };
   const ours = validateIgnition(text);
   if (ignitionValidate === undefined) return { ignition: true, diagnostics: ours };

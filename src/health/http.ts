@@ -9,7 +9,16 @@
 import type { ExecResult, HttpGet, HttpResponse, RemoteExec } from '../transport.js';
 import { formatDuration } from './duration.js';
 
-export type HttpFailureKind = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'ssh' | 'aborted' | 'other';
+export type HttpFailureKind = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'ssh' | 'aborted' | 'too-large' | 'invalid' | 'other';
+
+/**
+ * The most of an answer's body read: etcd's /v2/members and fleet's registry for a lab are a few
+ * KiB, Docker's /info a few more; an endpoint sending more is not one of them (or is hostile).
+ */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** What the report says when the endpoint's bytes are not HTTP (undici's HPE_* parser errors). */
+export const NOT_HTTP = 'the endpoint did not answer with valid HTTP';
 
 export class HttpFailure extends Error {
   readonly kind: HttpFailureKind;
@@ -25,14 +34,34 @@ export const fetchHttpGet: HttpGet = async (url, timeoutMs, signal) => {
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {
     const res = await fetch(url, { signal: combined, redirect: 'manual', headers: { accept: 'application/json' } });
-    const body = await res.text();
+    const body = await readBody(res, MAX_BODY_BYTES);
     return { status: res.status, body };
   } catch (e) {
+    if (e instanceof HttpFailure) throw e;
     if (signal?.aborted) throw new HttpFailure('aborted', 'aborted');
     if (timeout.aborted) throw new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`);
     throw networkFailure(e, url, timeoutMs);
   }
 };
+
+/** The body as text, read chunk by chunk and given up past `limit` bytes (the rest is never read). */
+async function readBody(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new HttpFailure('too-large', `the answer is larger than ${limit / 1024 / 1024} MiB, more than any etcd, fleet or Docker answer cclab reads; is it the right endpoint?`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
 
 function networkFailure(e: unknown, url: string, timeoutMs: number): HttpFailure {
   const cause = (e as { cause?: unknown }).cause ?? e;
@@ -63,6 +92,8 @@ function networkFailure(e: unknown, url: string, timeoutMs: number): HttpFailure
     case 'UND_ERR_CLOSED':
       return new HttpFailure('reset', 'connection closed before an answer');
     default: {
+      // undici's HTTP parser (HPE_INVALID_CONSTANT, HPE_INVALID_STATUS…): not an HTTP server.
+      if (code?.startsWith('HPE_') || (cause instanceof Error && cause.name === 'HTTPParserError')) return new HttpFailure('invalid', NOT_HTTP);
       const message = cause instanceof Error ? cause.message : String(cause);
       return new HttpFailure('other', code ? `${message} (${code})` : message);
     }

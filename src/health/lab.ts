@@ -43,7 +43,8 @@ export function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}
 /** The lab's health: nothing printed, nothing thrown for an unhealthy lab. */
 export async function labHealth(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<LabHealth> {
   const report = await labReport(lab, opts, deps);
-  return { healthy: report.healthy, text: formatHuman(report), json: toJson(report) };
+  const failedGroups = [...new Set(report.checks.filter((c) => !c.ok).map((c) => c.group))];
+  return { healthy: report.healthy, text: formatHuman(report), json: toJson(report), failedGroups };
 }
 
 /** Whether some check of the lab runs on a machine (a v2 proxy that listens on loopback only). */

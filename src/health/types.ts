@@ -90,4 +90,6 @@ export interface LabHealth {
   text: string;
   /** The --json document. */
   json: Record<string, unknown>;
+  /** The groups of the checks that failed (etcd, etcd-proxy, fleet, docker), when known: for a hint. */
+  failedGroups?: CheckGroup[] | undefined;
 }

@@ -42,7 +42,7 @@ export interface LabValues {
   metadata: [string, string][];
   box: Box;
   fleet: FleetSource;
-  sshKeys: { source: string; content: string }[];
+  sshKeys: { source: string; content: string; flag?: string }[];
   managementNetwork: string;
   managementCidr: Cidr | string;
   memory: number;

@@ -3,9 +3,11 @@
  * plus the SSH public keys they name. The only file I/O of the lab model.
  */
 import { readFile } from 'node:fs/promises';
+import { binaryProblem, formatSize, readBounded } from '../bounded-read.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabConfigError, NotFoundError, UsageError } from '../errors.js';
+import { shown } from './shown.js';
 import { parseLabDocument, type LabDocument } from './schema.js';
 import { ARCHITECTURES, type Architecture } from './types.js';
 
@@ -30,25 +32,58 @@ export async function loadBuiltinLab(architecture: string): Promise<LoadedDocume
   return { document: parseLabDocument(text, `labs/${architecture}.yaml`), source: `labs/${architecture}.yaml`, baseDir: BUILTIN_LABS_DIR };
 }
 
+/** The most read of a lab file: hand-written lab files are a few KiB. */
+export const MAX_LAB_FILE_BYTES = 1024 * 1024;
+/** The most read of an SSH public key file: an OpenSSH public key line is well under 16 KiB. */
+export const MAX_SSH_KEY_BYTES = 16 * 1024;
+
 export async function loadLabFile(path: string, cwd: string): Promise<LoadedDocument> {
   const file = isAbsolute(path) ? path : resolve(cwd, path);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
+  const text = await readText(file, MAX_LAB_FILE_BYTES, 'a lab file', (e) => {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`lab file ${path} does not exist`, { hint: 'check the path given to --config' });
-    throw new LabConfigError(path, [{ path: '', message: `cannot read it: ${(e as Error).message}` }]);
-  }
+    if (code === 'ENOENT') return new NotFoundError(`lab file ${shown(path)} does not exist`, { hint: 'check the path given to --config' });
+    return new LabConfigError(shown(path), [{ path: '', message: `cannot read it: ${shown((e as Error).message)}` }]);
+  }, (message) => new LabConfigError(shown(path), [{ path: '', message }]));
   return { document: parseLabDocument(text, path), source: path, baseDir: dirname(file) };
 }
 
-/** Reads each public key file; every unreadable file is reported at once. */
-export async function readSshKeys(paths: string[], baseDir: string, source: string): Promise<{ source: string; content: string }[]> {
-  const results = await Promise.allSettled(paths.map((p) => readFile(isAbsolute(p) ? p : resolve(baseDir, p), 'utf8')));
-  const problems = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [{ path: 'sshKeys', message: `cannot read ${paths[i]}: ${(r.reason as Error).message}` }] : [],
+/**
+ * Reads each public key file (at most MAX_SSH_KEY_BYTES of each); every unreadable file is reported
+ * at once. `flag`: the flag that named them (`ssh-key`), so problems name it.
+ */
+export async function readSshKeys(paths: string[], baseDir: string, source: string, flag?: string): Promise<{ source: string; content: string; flag?: string }[]> {
+  const problems: { path: string; message: string; flag?: string }[] = [];
+  const contents = await Promise.all(
+    paths.map((p) =>
+      readText(
+        isAbsolute(p) ? p : resolve(baseDir, p),
+        MAX_SSH_KEY_BYTES,
+        'a public key file',
+        (e) => new Error(`cannot read ${shown(p)}: ${shown((e as Error).message)}`),
+        (message) => new Error(`${shown(p)}: ${message}`),
+      ).catch((e: Error) => {
+        problems.push({ path: 'sshKeys', message: e.message, ...(flag && { flag }) });
+        return '';
+      }),
+    ),
   );
   if (problems.length > 0) throw new LabConfigError(source, problems);
-  return results.map((r, i) => ({ source: paths[i]!, content: (r as PromiseFulfilledResult<string>).value }));
+  return contents.map((content, i) => ({ source: paths[i]!, content, ...(flag && { flag }) }));
+}
+
+/**
+ * A text file the user named, read with readBounded: at most `limit` bytes, interruptible on a
+ * FIFO. Too large or not text is `invalid(message)`; a read error is `failed(error)`.
+ */
+async function readText(file: string, limit: number, what: string, failed: (e: unknown) => Error, invalid: (message: string) => Error): Promise<string> {
+  let read;
+  try {
+    read = await readBounded(file, limit);
+  } catch (e) {
+    throw failed(e);
+  }
+  if (read.tooLarge) throw invalid(`it is larger than ${formatSize(limit)}, more than ${what} holds; is it the right file?`);
+  const binary = binaryProblem(read.bytes);
+  if (binary) throw invalid(`it is not a text file: ${binary}`);
+  return read.bytes.toString('utf8');
 }

@@ -36,6 +36,32 @@ export function parseCidr(text: string): Cidr | string {
   return { network: addr, prefix };
 }
 
+/**
+ * Address ranges a lab subnet must not overlap, each with the reason: they are not usable for
+ * machines on a host-only network, or the host routes them elsewhere.
+ */
+export const RESERVED_RANGES: readonly { cidr: string; why: string }[] = [
+  { cidr: '0.0.0.0/8', why: '0.0.0.0/8 means "this network" (RFC 1122); no machine can have such an address' },
+  { cidr: '127.0.0.0/8', why: 'it overlaps loopback 127.0.0.0/8: the host answers those addresses itself, so the machines would be unreachable' },
+  { cidr: '169.254.0.0/16', why: 'it overlaps link-local 169.254.0.0/16 (RFC 3927), which is never routed and is used by cloud metadata services' },
+  { cidr: '224.0.0.0/4', why: 'it overlaps multicast 224.0.0.0/4: those are group addresses, not addresses of machines' },
+  { cidr: '240.0.0.0/4', why: 'it overlaps 240.0.0.0/4, reserved (RFC 1112) and the broadcast address; hosts refuse to use it' },
+  {
+    cidr: '172.17.0.0/16',
+    why: "it overlaps Docker's default bridge docker0 (172.17.0.0/16): the host and the lab's Docker would route those addresses to containers, not to the machines",
+  },
+];
+
+/** Why a lab subnet cannot be used (it overlaps a reserved range), or undefined. */
+export function reservedProblem(c: Cidr): string | undefined {
+  for (const r of RESERVED_RANGES) {
+    const [ip, prefix] = r.cidr.split('/') as [string, string];
+    // Not parseCidr: it takes lab-sized prefixes only (/8–/28), and these go down to /4.
+    if (overlaps(c, { network: ipToInt(ip), prefix: Number(prefix) })) return `${formatCidr(c)} cannot be a lab subnet: ${r.why}; choose a private range such as 192.168.57.0/24 or 10.64.0.0/16`;
+  }
+  return undefined;
+}
+
 /** The network an interface address with this prefix belongs to. */
 export function interfaceNetwork(address: string, prefix: number): Cidr {
   const n = ipToInt(address);

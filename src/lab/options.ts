@@ -21,7 +21,7 @@
 import { ARCHITECTURE_RULES, machineNames } from './architectures.js';
 import { UsageError } from '../errors.js';
 import type { LabValues } from './defaults.js';
-import { FIRST_HOST_OFFSET, formatCidr, isIpv4, machineCapacity, normalizeMac } from './net.js';
+import { FIRST_HOST_OFFSET, formatCidr, isIpv4, machineCapacity, normalizeMac, reservedProblem } from './net.js';
 import { shown } from './shown.js';
 import { ARCHITECTURES, CHANNELS, LIBVIRT_DRIVERS, OSES, PROVIDERS, PROVISIONINGS, REBOOT_STRATEGIES } from './types.js';
 
@@ -54,7 +54,8 @@ export type FileType =
 
 export interface Flag {
   name: string;
-  type?: 'string' | 'number' | 'boolean';
+  /** 'integer': decimal digits only (parseWholeNumber), the same for every whole-number option. */
+  type?: 'string' | 'integer' | 'boolean';
   choices?: readonly string[];
   array?: boolean;
   describe: string;
@@ -67,7 +68,8 @@ export interface Flag {
 }
 
 export interface Report {
-  bad(path: string, message: string): void;
+  /** `flag`: the flag the value came from, when the rule knows better than its `path` says (--ssh-key). */
+  bad(path: string, message: string, flag?: string): void;
   warn(message: string): void;
 }
 
@@ -137,11 +139,11 @@ export const LAB_OPTIONS = [
   {
     key: 'members',
     file: 'count',
-    flag: { name: 'members', type: 'number', describe: 'etcd members (small: 3–9, default 3)' },
+    flag: { name: 'members', type: 'integer', describe: 'etcd members (small: 3–9, default 3)' },
     rule: checkCounts,
   },
-  { key: 'services', file: 'count', flag: { name: 'services', type: 'number', describe: 'Central-services machines (production: 3–5, default 3)' } },
-  { key: 'workers', file: 'count', flag: { name: 'workers', type: 'number', describe: 'Workers (dev: ≥1, default 2; production: ≥1, default 2)' } },
+  { key: 'services', file: 'count', flag: { name: 'services', type: 'integer', describe: 'Central-services machines (production: 3–5, default 3)' } },
+  { key: 'workers', file: 'count', flag: { name: 'workers', type: 'integer', describe: 'Workers (dev: ≥1, default 2; production: ≥1, default 2)' } },
   {
     key: 'subnet',
     file: 'string',
@@ -153,11 +155,13 @@ export const LAB_OPTIONS = [
         return;
       }
       if (typeof cidr === 'string') return r.bad('subnet', cidr);
+      const reserved = reservedProblem(cidr);
+      if (reserved) return r.bad('subnet', reserved);
       const total = v.counts.members + v.counts.workers + (ARCHITECTURE_RULES[v.spec.architecture].single ? 1 : 0);
       if (total > machineCapacity(cidr)) {
         r.bad(
-          'workers',
-          `${total} machines do not fit in ${formatCidr(cidr)}: it holds ${machineCapacity(cidr)} from .${FIRST_HOST_OFFSET}; ` +
+          v.spec.subnet !== undefined && v.spec.workers === undefined && v.spec.members === undefined && v.spec.services === undefined ? 'subnet' : 'workers',
+          `${total} machine${total === 1 ? '' : 's'} do${total === 1 ? 'es' : ''} not fit in ${formatCidr(cidr)}: it holds ${machineCapacity(cidr)} from .${FIRST_HOST_OFFSET}; ` +
             'ask for fewer machines or a larger --subnet (e.g. 10.64.0.0/16)',
         );
       }
@@ -313,7 +317,7 @@ export const LAB_OPTIONS = [
       for (const key of v.sshKeys) {
         const content = key.content.trim();
         if (!SSH_KEY.test(content) || content.length > 16384) {
-          r.bad('sshKeys', `${shown(key.source)} is not one OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+          r.bad('sshKeys', `${shown(key.source)} is not one OpenSSH public key line (ssh-ed25519 AAAA… comment)`, key.flag);
         }
       }
     },
@@ -347,12 +351,16 @@ export const LAB_OPTIONS = [
     flag: { name: 'libvirt-management-network', type: 'string', describe: 'libvirt management network (default 192.168.121.0/24)' },
     rule: (v, r) => {
       if (typeof v.managementCidr === 'string') r.bad('libvirt.managementNetwork', v.managementCidr);
+      else {
+        const reserved = reservedProblem(v.managementCidr);
+        if (reserved) r.bad('libvirt.managementNetwork', reserved.replace('a lab subnet', 'a management network'));
+      }
     },
   },
   {
     key: 'memory',
     file: 'positive',
-    flag: { name: 'memory', type: 'number', describe: 'Memory per machine in MiB' },
+    flag: { name: 'memory', type: 'integer', describe: 'Memory per machine in MiB' },
     rule: (v, r) => {
       const memory = v.spec.memory;
       if (memory !== undefined && (!Number.isInteger(memory) || memory < 512 || memory > 65536)) r.bad('memory', 'must be between 512 and 65536 MiB');
@@ -361,7 +369,7 @@ export const LAB_OPTIONS = [
   {
     key: 'cpus',
     file: 'positive',
-    flag: { name: 'cpus', type: 'number', describe: 'vCPUs per machine' },
+    flag: { name: 'cpus', type: 'integer', describe: 'vCPUs per machine' },
     rule: (v, r) => {
       const cpus = v.spec.cpus;
       if (cpus !== undefined && (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)) r.bad('cpus', 'must be between 1 and 64');
@@ -381,19 +389,93 @@ export const LAB_OPTIONS = [
   },
 ] as const satisfies readonly LabOption[];
 
+/** A lab option's flag as yargs takes it. */
+export interface YargsFlag {
+  type?: 'string' | 'boolean';
+  choices?: readonly string[];
+  array?: boolean;
+  describe: string;
+  coerce?: (value: unknown) => unknown;
+}
+
 /** The flags of the lab options, for yargs (`only: 'render'` ones when `command` is render). */
-export function labFlags(command: 'render' | 'up' | 'doctor'): Record<string, { type?: Flag['type']; choices?: readonly string[]; array?: boolean; describe: string }> {
-  const flags: Record<string, { type?: Flag['type']; choices?: readonly string[]; array?: boolean; describe: string }> = {};
+export function labFlags(command: 'render' | 'up' | 'doctor'): Record<string, YargsFlag> {
+  const flags: Record<string, YargsFlag> = {};
   for (const o of LAB_OPTIONS as readonly LabOption[]) {
     const f = o.flag;
     if (!f || (f.only && f.only !== command)) continue;
-    flags[f.name] = { ...(f.type && { type: f.type }), ...(f.choices && { choices: f.choices }), ...(f.array && { array: true }), describe: f.describe };
+    flags[f.name] = f.type === 'integer' ? integerFlag(f.name, f.describe) : { ...(f.type && { type: f.type }), ...(f.choices && { choices: f.choices }), ...(f.array && { array: true }), describe: f.describe };
   }
   return flags;
 }
 
+/**
+ * A whole-number flag for yargs: no yargs type, so yargs hands over the text as typed (its own
+ * number parsing takes "1e2", "0x10" and "" as numbers) and parseWholeNumber judges it.
+ */
+export function integerFlag(name: string, describe: string, range: { min?: number; max?: number } = {}): { describe: string; coerce: (value: unknown) => number } {
+  return { describe, coerce: (value: unknown) => parseWholeNumber(name, value, range) };
+}
+
+/**
+ * A whole-number option's value: decimal digits only, within `range`; anything else is one
+ * UsageError (exit 2) that names the option. A number (a yargs default) is taken as it is.
+ */
+export function parseWholeNumber(name: string, value: unknown, range: { min?: number; max?: number } = {}): number {
+  if (Array.isArray(value)) throw new UsageError(`--${name} was given ${value.length} times; give it once`);
+  let n: number;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) n = value;
+  else {
+    const text = typeof value === 'string' ? value : '';
+    const given = typeof value === 'string' ? (value === '' ? 'an empty value' : `"${shown(value)}"`) : typeof value === 'number' ? String(value) : 'nothing';
+    if (!/^[0-9]+$/.test(text)) throw new UsageError(`--${name} takes a whole number written in decimal digits (such as 3), not ${given}`);
+    n = Number(text);
+    if (!Number.isSafeInteger(n)) throw new UsageError(`--${name}: ${text.length > 20 ? `${text.slice(0, 20)}…` : text} is too large`);
+  }
+  if (range.min !== undefined && n < range.min) throw new UsageError(`--${name} takes a whole number ≥ ${range.min}, not ${n}`);
+  if (range.max !== undefined && n > range.max) throw new UsageError(`--${name} takes a whole number ≤ ${range.max}, not ${n}`);
+  return n;
+}
+
 /** Flag names of the lab options shared by every lab command (what `cclab up NAME` refuses). */
 export const LAB_FLAG_NAMES: readonly string[] = (LAB_OPTIONS as readonly LabOption[]).flatMap((o) => (o.flag && !o.flag.only ? [o.flag.name] : []));
+
+/**
+ * The flag a problem at `path` (`workers`, `box.url`, `dns[1]`, `metadata.rack`) is about, when
+ * that option's value was given by its flag (it is in `overrides`).
+ */
+export function flagOfProblem(path: string, overrides: Record<string, unknown>): string | undefined {
+  for (const o of LAB_OPTIONS as readonly LabOption[]) {
+    if (!o.key || !o.flag || o.flag.into === 'input') continue;
+    if (path !== o.key && !path.startsWith(`${o.key}.`) && !path.startsWith(`${o.key}[`)) continue;
+    // --members and --services name the same count: either flag may have set it.
+    const keys = o.key === 'members' || o.key === 'services' ? ['members', 'services'] : [o.key];
+    for (const key of keys) {
+      let at: unknown = overrides;
+      for (const part of key.split('.')) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[part] : undefined;
+      if (at !== undefined) return (LAB_OPTIONS as readonly LabOption[]).find((x) => x.key === key)?.flag?.name ?? o.flag.name;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The lab options given on the command line, as argv words for another command (`up`, after
+ * `render`): every flag of the table that `up` takes, as it was given. Flags of `render` alone
+ * (--gateway, --dns) and flags that are not lab options (--out, --target) are left out.
+ */
+export function labFlagArgs(args: Record<string, unknown>): string[] {
+  const words: string[] = [];
+  for (const o of LAB_OPTIONS as readonly LabOption[]) {
+    const f = o.flag;
+    if (!f || f.only) continue;
+    const value = args[f.name];
+    if (value === undefined) continue;
+    if (f.type === 'boolean') words.push(value ? `--${f.name}` : `--no-${f.name}`);
+    else for (const v of Array.isArray(value) ? value : [value]) words.push(`--${f.name}`, String(v));
+  }
+  return words;
+}
 
 /** The value of each option's flag put where the lab file has it: `--box-url U` → `{ box: { url: U } }`. */
 export function overridesFromFlags(args: Record<string, unknown>): Record<string, unknown> {
@@ -404,9 +486,7 @@ export function overridesFromFlags(args: Record<string, unknown>): Record<string
     const raw = args[f.name];
     if (raw === undefined) continue;
     let value: unknown = raw;
-    if (f.type === 'number' && (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0)) {
-      throw new UsageError(`--${f.name} takes a whole number, not ${String(raw)}`);
-    }
+    if (f.type === 'integer') value = parseWholeNumber(f.name, raw);
     if (f.parse) value = f.parse(raw);
     const path = o.key.split('.');
     let at = out;
@@ -476,6 +556,12 @@ function checkUrl(path: string, value: string, schemes: string[], r: Report): vo
     u = undefined;
   }
   if (!u || !schemes.includes(u.protocol) || /[\s"'\\`\0]|\p{Cs}/u.test(value)) {
-    r.bad(path, `"${shown(value)}" is not a ${schemes.map((s) => s.replace(':', '')).join('/')} URL`);
+    let hint = '';
+    // A local path where a file: URL is taken: say how to write it.
+    if (!u && schemes.includes('file:')) {
+      if (value.startsWith('/')) hint = `; for a local file write "file://${shown(value)}"`;
+      else if (/^(\.{1,2}\/|~\/|[^:/]+\/)/.test(value) || !value.includes(':')) hint = '; for a local file write an absolute file:// URL, such as "file:///home/me/box.json"';
+    }
+    r.bad(path, `"${shown(value)}" is not a ${schemes.map((s) => s.replace(':', '')).join('/')} URL${hint}`);
   }
 }

@@ -9,7 +9,7 @@ import { LabConfigError, type Problem } from '../errors.js';
 import { ARCHITECTURE_RULES, machineName, type MachineKind } from './architectures.js';
 import { withDefaults, type LabValues } from './defaults.js';
 import { FIRST_HOST_OFFSET, formatCidr, hostAt, machineMac, normalizeMac, type Cidr } from './net.js';
-import { LAB_OPTIONS, type LabOption } from './options.js';
+import { flagOfProblem, LAB_OPTIONS, type LabOption } from './options.js';
 import type { LabDocument, LabSpec } from './schema.js';
 import { API_VERSION } from './schema.js';
 import type { Lab, Machine } from './types.js';
@@ -32,8 +32,8 @@ export interface ResolveInput {
   /** Where the document came from, for messages (`labs/dev.yaml`, `my-lab.yaml`). */
   source: string;
   overrides?: LabOverrides;
-  /** Contents of the SSH public key files (file then flags), already read. */
-  sshKeys?: { source: string; content: string }[];
+  /** Contents of the SSH public key files (file then flags, whose `flag` is 'ssh-key'), already read. */
+  sshKeys?: { source: string; content: string; flag?: string }[];
   /** VAGRANT_DEFAULT_PROVIDER from the environment. */
   defaultProvider?: string | undefined;
   /** Subnets of the labs that already exist, to pick a different default. */
@@ -47,15 +47,22 @@ export interface Resolved {
 
 export function resolveLab(input: ResolveInput): Resolved {
   const values = withDefaults(input);
-  const warnings = checkLab(values, input.source);
+  const warnings = checkLab(values, input.source, input.overrides);
   return { lab: buildLab(values), warnings };
 }
 
 /** Runs every option's rule; throws LabConfigError with every problem, in table order. Returns the warnings. */
-export function checkLab(values: LabValues, source: string): string[] {
+export function checkLab(values: LabValues, source: string, overrides: LabOverrides = {}): string[] {
   const problems: Problem[] = [];
   const warnings: string[] = [];
-  const report = { bad: (path: string, message: string) => void problems.push({ path, message }), warn: (w: string) => void warnings.push(w) };
+  const report = {
+    bad: (path: string, message: string, flag?: string) => {
+      // A value given by a flag is named by its flag, not by the lab file it overrode.
+      const from = flag ?? flagOfProblem(path, overrides as Record<string, unknown>);
+      problems.push(from ? { path, message, flag: from } : { path, message });
+    },
+    warn: (w: string) => void warnings.push(w),
+  };
   for (const option of LAB_OPTIONS as readonly LabOption[]) option.rule?.(values, report);
   if (problems.length > 0) throw new LabConfigError(source, problems);
   return warnings;

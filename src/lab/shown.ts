@@ -1,7 +1,7 @@
 /**
  * A value from a lab file or a flag, shown inside a message: JSON-escaped (control characters
  * become `\n`, `\u001b`…) and capped at 80 characters, since it may be anything. Terminal safety
- * for everything printed is src/output/printable.ts; this is about keeping one hostile value
+ * for everything printed is src/terminal/printable.ts; this is about keeping one hostile value
  * readable and short inside a sentence.
  */
 export function shown(value: string): string {

@@ -9,6 +9,8 @@ import { InterruptedError, PreflightError, UsageError, CommandError } from '../e
 import type { Manifest } from '../home/manifest.js';
 import { USER_DATA_DIR } from '../render/layout.js';
 import type { LabHealth } from '../health/types.js';
+import { ARCHITECTURE_RULES } from '../lab/architectures.js';
+import { LAB_OPTIONS, type LabOption } from '../lab/options.js';
 import { ARCHITECTURES, type Lab } from '../lab/types.js';
 import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
@@ -18,8 +20,18 @@ import { machineOfLine } from '../vagrant/parse.js';
 import type { PreflightCheck } from '../providers/types.js';
 import { runPreflight, type Probes } from './preflight.js';
 import { liveProgress, taskList } from './progress.js';
-import { printable } from '../output/printable.js';
+import { printable } from '../terminal/printable.js';
 import type { LabStore } from './store.js';
+
+/** What `up` checks on this lab, in words: "etcd, fleet and Docker", "Docker". */
+export function checkedServices(lab: Lab): string {
+  const names = [
+    ...(lab.etcd.members.length > 0 ? ['etcd'] : []),
+    ...(lab.machines.some((m) => m.fleet) ? ['fleet'] : []),
+    ...(lab.machines.some((m) => m.dockerTcp) ? ['Docker'] : []),
+  ];
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
 
 export interface UpDeps {
   store: LabStore;
@@ -60,16 +72,73 @@ export interface UpResult {
   health: LabHealth | undefined;
 }
 
-/** Differences between two labs, as `field: old → new` lines (machines compared by name). */
+/**
+ * Differences between two labs, as `option: old → new` lines named as the user gives them
+ * (`--workers: 2 → 3`, `--subnet: …`; `spec.libvirt.cpuMode` for a lab-file field without a flag).
+ * A difference no option explains (a lab built by another cclab version) is listed by its field in
+ * the lab model instead, so a change is never hidden.
+ */
 export function labDifferences(saved: Lab, wanted: Lab): string[] {
-  const view = (lab: Lab) => ({
-    ...lab,
-    machines: lab.machines.map((m) => `${m.name}@${m.ip}`).join(','),
-  });
-  const a = flatten(view(saved));
-  const b = flatten(view(wanted));
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const a = optionValues(saved);
+  const b = optionValues(wanted);
+  const byOption = diff(a, b);
+  if (byOption.length > 0) return byOption;
+  const view = (lab: Lab) => ({ ...lab, machines: lab.machines.map((m) => `${m.name}@${m.ip}`).join(',') });
+  return diff(flatten(view(saved)), flatten(view(wanted)));
+}
+
+function diff(a: Record<string, string>, b: Record<string, string>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
   return keys.filter((k) => a[k] !== b[k]).map((k) => `${k}: ${a[k] ?? '(none)'} → ${b[k] ?? '(none)'}`);
+}
+
+/** The name a lab option goes by: its flag, or its lab-file field when it has no flag. */
+function optionLabel(key: string): string {
+  const o = (LAB_OPTIONS as readonly LabOption[]).find((x) => x.key === key);
+  return o?.flag ? `--${o.flag.name}` : `spec.${key}`;
+}
+
+/** A lab's value of each option (by option label, JSON text), read back from the lab model. */
+function optionValues(lab: Lab): Record<string, string> {
+  const rules = ARCHITECTURE_RULES[lab.architecture];
+  const count = (role: string | undefined) => lab.machines.filter((m) => m.role === role).length;
+  const groupOf = (role: string | undefined) => lab.machines.find((m) => m.role === role)?.updateGroup;
+  const keyShown = (k: string) => k.trim().split(/\s+/).slice(2).join(' ') || `${k.slice(0, 24)}…`;
+  const values: Record<string, unknown> = {
+    architecture: lab.architecture,
+    os: lab.os,
+    channel: lab.channel,
+    provider: lab.provider,
+    ...(rules.members && { [rules.members.option]: count(rules.members.kind.role) }),
+    ...(rules.workers && { workers: count(rules.workers.kind.role) }),
+    subnet: lab.subnet.cidr,
+    gateway: lab.subnet.gateway,
+    dns: lab.dns.join(','),
+    metadata: Object.entries(lab.userMetadata).map(([k, v]) => `${k}=${v}`).join(',') || undefined,
+    'box.name': lab.box.name,
+    'box.version': lab.box.version,
+    'box.url': lab.box.url,
+    'update.group': lab.update.group,
+    ...(rules.members?.kind.updateGroup && { 'update.servicesGroup': groupOf(rules.members.kind.role) }),
+    ...(rules.workers?.kind.updateGroup && { 'update.workersGroup': groupOf(rules.workers.kind.role) }),
+    'update.server': lab.update.server,
+    'update.rebootStrategy': lab.update.rebootStrategy,
+    discovery: lab.etcd.discovery,
+    'fleet.url': lab.fleet.url,
+    'fleet.sha256': lab.fleet.sha256,
+    'fleet.localFile': lab.fleet.localFile,
+    sshKeys: lab.sshAuthorizedKeys.length > 0 ? lab.sshAuthorizedKeys.map(keyShown).join(', ') : undefined,
+    'libvirt.driver': lab.libvirt.driver,
+    'libvirt.cpuMode': lab.libvirt.cpuMode,
+    'libvirt.cpuModel': lab.libvirt.cpuModel,
+    'libvirt.managementNetwork': lab.libvirt.managementNetwork,
+    memory: lab.memory,
+    cpus: lab.cpus,
+    dockerTcp: lab.machines.some((m) => m.dockerTcp),
+  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key === 'architecture' ? 'architecture' : optionLabel(key)] = JSON.stringify(value);
+  return out;
 }
 
 function flatten(value: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
@@ -180,7 +249,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));
       try {
         if (toBoot.length > 0) await boot(lab, toBoot, created, req, deps, ctx);
-        else ctx.io.err(`All ${lab.machines.length} machines of ${name} are already running.\n`);
+        else ctx.io.err(lab.machines.length === 1 ? `The machine of ${name} is already running.\n` : `All ${lab.machines.length} machines of ${name} are already running.\n`);
       } catch (e) {
         // Best effort: the failure itself is what the user needs to hear about, even when the
         // manifest cannot be written (a full disk); the lab then shows as partial anyway.
@@ -205,7 +274,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
 
       let health: LabHealth | undefined;
       if (req.wait) {
-        ctx.io.err(`Checking etcd, fleet and Docker (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
+        ctx.io.err(`Checking ${checkedServices(lab)} (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
         health = await deps.health(lab, { dockerEndpoint: current.docker?.endpoint, timeoutMs: req.timeoutMs, signal: ctx.signal });
       }
       return { manifest: current, health };

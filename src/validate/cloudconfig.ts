@@ -46,11 +46,12 @@ import {
   CLOUD_INIT_HINTS,
   FILE_ENCODINGS,
   NETWORKD_SUFFIXES,
+  UNIT_COMMANDS,
   UNIT_SUFFIXES,
   type FieldType,
   type TargetOs,
 } from './schema.js';
-import { describeScalar, goBase64, scalarInfo, V3_BOOL_COMPAT, type ScalarInfo } from './yamlscalar.js';
+import { brief, describeScalar, goBase64, scalarInfo, show, V3_BOOL_COMPAT, type ScalarInfo } from './yamlscalar.js';
 
 export interface Diagnostic {
   /** 1-based line; 0 for a problem with the file as a whole (e.g. it cannot be read). */
@@ -113,9 +114,9 @@ class Checker {
     for (const doc of docs) {
       for (const e of doc.errors) {
         syntaxErrors = true;
-        this.add('error', this.at(e.pos[0]), `YAML syntax error: ${e.message}`);
+        this.add('error', this.at(e.pos[0]), `YAML syntax error: ${brief(e.message, 200)}`);
       }
-      for (const w of doc.warnings) this.add('warning', this.at(w.pos[0]), `YAML: ${w.message}`);
+      for (const w of doc.warnings) this.add('warning', this.at(w.pos[0]), `YAML: ${brief(w.message, 200)}`);
     }
     if (syntaxErrors) return this.diagnostics;
     docs.slice(1).forEach((doc) => {
@@ -226,9 +227,9 @@ class Checker {
         if (earlier) {
           const where = earlier.pos ? ` (first at line ${earlier.pos.line})` : '';
           if (this.os === 'flatcar') {
-            this.add('error', pos, `duplicate key "${key}"${where}: Flatcar's coreos-cloudinit rejects the whole file`);
+            this.add('error', pos, `duplicate key ${show(key)}${where}: Flatcar's coreos-cloudinit rejects the whole file`);
           } else {
-            this.add('warning', pos, `duplicate key "${key}"${where}: the last one wins`);
+            this.add('warning', pos, `duplicate key ${show(key)}${where}: the last one wins`);
           }
         }
         seen.set(id, entry);
@@ -241,11 +242,11 @@ class Checker {
           this.add(
             'error',
             pos,
-            `"${key}" is ignored by Flatcar, which only reads snake_case keys (since February 2024): write "${snake}"`,
+            `${show(key)} is ignored by Flatcar, which only reads snake_case keys (since February 2024): write "${snake}"`,
           );
           continue; // Flatcar never looks at the value
         }
-        this.add('warning', pos, `"${key}" works on legacy CoreOS but Flatcar ignores hyphenated keys: write "${snake}"`);
+        this.add('warning', pos, `${show(key)} works on legacy CoreOS but Flatcar ignores hyphenated keys: write "${snake}"`);
       }
       if (!field) {
         this.unknownKey(key, snake, pos, path, fields);
@@ -264,11 +265,11 @@ class Checker {
     const where = path ? ` in "${path}"` : '';
     const hint = path === '' ? CLOUD_INIT_HINTS[snake] : undefined;
     if (hint) {
-      this.add('warning', pos, `unrecognized key "${key}": ${hint}`);
+      this.add('warning', pos, `unrecognized key ${show(key)}: ${hint}`);
       return;
     }
     const suggestion = closest(snake, Object.keys(fields));
-    this.add('warning', pos, `unrecognized key "${key}"${where}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`);
+    this.add('warning', pos, `unrecognized key ${show(key)}${where}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`);
   }
 
   private checkValue(raw: YNode, type: FieldType, path: string, keyPos: Pos | undefined): void {
@@ -288,7 +289,7 @@ class Checker {
       case 'int':
         if (info?.kind === 'int') return;
         if (info?.kind === 'float') {
-          this.add('warning', at, `"${path}" must be an integer, found ${info.text}: coreos-cloudinit drops the fraction`);
+          this.add('warning', at, `"${path}" must be an integer, found ${brief(info.text)}: coreos-cloudinit drops the fraction`);
           return;
         }
         return this.typeError(path, 'an integer', this.describe(node), at);
@@ -301,8 +302,8 @@ class Checker {
           // go-yaml v3 turns a quoted "yes" into true for a bool field; go-yaml v1 does not.
           const message =
             this.os === 'flatcar'
-              ? `"${path}" is the quoted string ${JSON.stringify(info.text)}: Flatcar reads it as a boolean but legacy CoreOS ignores it; write true or false without quotes`
-              : `"${path}" must be a boolean, found the quoted string ${JSON.stringify(info.text)}: legacy CoreOS ignores the value; write true or false without quotes`;
+              ? `"${path}" is the quoted string ${show(info.text)}: Flatcar reads it as a boolean but legacy CoreOS ignores it; write true or false without quotes`
+              : `"${path}" must be a boolean, found the quoted string ${show(info.text)}: legacy CoreOS ignores the value; write true or false without quotes`;
           this.add('warning', at, message);
           return;
         }
@@ -387,7 +388,7 @@ class Checker {
         }
       } else {
         if (command?.text && name.text.includes('@.')) {
-          this.add('error', command.pos, `cannot ${command.text} the template unit "${name.text}": name an instance, such as "${name.text.replace('@.', '@1.')}"`);
+          this.add('error', command.pos, `cannot ${commandVerb(command.text)} the template unit ${show(name.text)}: name an instance, such as ${show(name.text.replace('@.', '@1.'))}`);
         }
         const removed = REMOVED_ON_FLATCAR[name.text];
         const starts = command?.text ? command : enable?.value === true ? enable : undefined;
@@ -419,13 +420,13 @@ class Checker {
     const hasContent = Boolean(u.content?.text);
     const notAUnit = `it is a drop-in file of ${unit}, not a unit`;
     if (u.command?.text) {
-      this.add('error', u.command.pos, `cannot ${u.command.text} "${name}": ${notAUnit}; systemd refuses it and coreos-cloudinit stops there. Put "command" on a unit named "${unit}"`);
+      this.add('error', u.command.pos, `cannot ${commandVerb(u.command.text)} ${show(name)}: ${notAUnit}; systemd refuses it and coreos-cloudinit stops there. Put "command" on a unit named ${show(unit)}`);
     }
     if (u.enable?.value === true) {
-      this.add('error', u.enable.pos, `cannot enable "${name}": ${notAUnit}; systemd refuses it and coreos-cloudinit stops there. Put "enable" on a unit named "${unit}"`);
+      this.add('error', u.enable.pos, `cannot enable ${show(name)}: ${notAUnit}; systemd refuses it and coreos-cloudinit stops there. Put "enable" on a unit named ${show(unit)}`);
     }
     if (!hasContent) {
-      this.add('warning', u.at, `"${name}" has no "content" (${notAUnit}): coreos-cloudinit writes nothing`);
+      this.add('warning', u.at, `${show(name)} has no "content" (${notAUnit}): coreos-cloudinit writes nothing`);
       return;
     }
     const suffix = unit.slice(unit.lastIndexOf('.') + 1);
@@ -433,10 +434,10 @@ class Checker {
       this.add(
         'error',
         u.at,
-        `drop-in "${name}" is written under /etc/systemd/system, where systemd-networkd never reads it: write it to /etc/systemd/network/${name} with write_files`,
+        `drop-in ${show(name)} is written under /etc/systemd/system, where systemd-networkd never reads it: write it to ${show(`/etc/systemd/network/${name}`)} with write_files`,
       );
     } else if (!file.endsWith('.conf')) {
-      this.add('error', u.at, `drop-in "${name}" is never read: systemd only loads drop-ins whose name ends in ".conf"`);
+      this.add('error', u.at, `drop-in ${show(name)} is never read: systemd only loads drop-ins whose name ends in ".conf"`);
     }
   }
 
@@ -452,13 +453,13 @@ class Checker {
         return;
       }
       if (!content?.text) {
-        this.add('warning', name.pos ?? at, `drop-in "${name.text}" has no "content": coreos-cloudinit skips it`);
+        this.add('warning', name.pos ?? at, `drop-in ${show(name.text)} has no "content": coreos-cloudinit skips it`);
         return;
       }
       if (name.text.includes('/')) {
-        this.add('error', name.pos ?? at, `drop-in name "${name.text}" must be a file name, without "/"`);
+        this.add('error', name.pos ?? at, `drop-in name ${show(name.text)} must be a file name, without "/"`);
       } else if (!name.text.endsWith('.conf')) {
-        this.add('error', name.pos ?? at, `drop-in "${name.text}" is never read: systemd only loads drop-ins whose name ends in ".conf"`);
+        this.add('error', name.pos ?? at, `drop-in ${show(name.text)} is never read: systemd only loads drop-ins whose name ends in ".conf"`);
       }
     });
   }
@@ -494,13 +495,13 @@ class Checker {
       } else {
         const full = posix.join('/', path.text);
         if (!path.text.startsWith('/')) {
-          this.add('warning', path.pos, `path "${path.text}" is relative: coreos-cloudinit writes it to "${full}"; write the absolute path`);
+          this.add('warning', path.pos, `path ${show(path.text)} is relative: coreos-cloudinit writes it to ${show(full)}; write the absolute path`);
         }
         if (full === '/usr' || full.startsWith('/usr/')) {
           this.add(
             'error',
             path.pos,
-            `"${path.text}" is under /usr, which is read-only on Container Linux: the write fails and coreos-cloudinit stops before the units`,
+            `${show(path.text)} is under /usr, which is read-only on Container Linux: the write fails and coreos-cloudinit stops before the units`,
           );
         }
       }
@@ -570,7 +571,7 @@ class Checker {
         url = undefined;
       }
       if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
-        this.add('warning', discovery.pos, `discovery URL ${JSON.stringify(discovery.text)} is not a valid http(s) URL`);
+        this.add('warning', discovery.pos, `discovery URL ${show(discovery.text)} is not a valid http(s) URL`);
       } else if (url.hostname === 'discovery.etcd.io') {
         this.add(
           'warning',
@@ -680,19 +681,19 @@ function cut(s: string): string {
 /** Why `name` is not a usable systemd unit name, or undefined. */
 export function unitNameProblem(name: string): string | undefined {
   const examples = '.service, .socket, .timer, .path, .mount, .target, .network, .netdev, .link';
-  if (name.length > 255) return `unit name "${cut(name)}" is longer than 255 characters`;
+  if (name.length > 255) return `unit name ${show(name)} is longer than 255 characters`;
   if (name.includes('/')) {
-    return `unit name "${name}" contains "/": a unit is a file name; only a drop-in may be named as a path, "UNIT.d/NAME.conf"`;
+    return `unit name ${show(name)} contains "/": a unit is a file name; only a drop-in may be named as a path, "UNIT.d/NAME.conf"`;
   }
   const dot = name.lastIndexOf('.');
-  if (dot <= 0) return `unit name "${name}" has no type suffix: name it like "${name || 'example'}.service" (types: ${examples} …)`;
+  if (dot <= 0) return `unit name ${show(name)} has no type suffix: name it like ${show(`${name || 'example'}.service`)} (types: ${examples} …)`;
   const suffix = name.slice(dot + 1);
   if (!(UNIT_SUFFIXES as readonly string[]).includes(suffix)) {
-    return `unit name "${name}" has an unknown type ".${suffix}" (types: ${examples} …)`;
+    return `unit name ${show(name)} has an unknown type ${show(`.${suffix}`)} (types: ${examples} …)`;
   }
   const base = name.slice(0, dot);
   if (!/^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?$/.test(base)) {
-    return `invalid unit name "${name}": only letters, digits and ":-_.\\" are allowed, with at most one "@" after the first character`;
+    return `invalid unit name ${show(name)}: only letters, digits and ":-_.\\" are allowed, with at most one "@" after the first character`;
   }
   return undefined;
 }
@@ -718,6 +719,11 @@ function decodeProblem(content: Buffer, encoding: string): string | undefined {
 /** A gzip member header as Go's gzip.NewReader accepts it: magic, deflate, no reserved flag bits. */
 function isGzipHeader(bytes: Buffer): boolean {
   return bytes.length >= 10 && bytes[0] === 0x1f && bytes[1] === 0x8b && bytes[2] === 8 && (bytes[3]! & 0xe0) === 0;
+}
+
+/** "start", "restart"…; an invalid command (reported by its own rule) is not repeated. */
+function commandVerb(command: string): string {
+  return (UNIT_COMMANDS as readonly string[]).includes(command) ? command : 'run a command on';
 }
 
 function invalidKeyMessage(source: string, mapping: boolean): string {

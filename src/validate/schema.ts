@@ -8,6 +8,8 @@
  */
 import { REBOOT_STRATEGIES, type OsName } from '../lab/types.js';
 
+import { show } from './yamlscalar.js';
+
 /** The OS whose rules apply: the lab model's OS names. */
 export type TargetOs = OsName;
 
@@ -44,7 +46,7 @@ function oneOf(name: string, values: readonly string[], extra?: ValueRule['check
       const special = extra?.(text, os);
       if (special) return special;
       const allowed = values.length === 1 ? `must be "${values[0]}"` : `must be one of ${values.join(', ')}`;
-      return { severity: 'error', message: `invalid value ${JSON.stringify(text)} for "${name}": ${allowed} (case-sensitive)` };
+      return { severity: 'error', message: `invalid value ${show(text)} for "${name}": ${allowed} (case-sensitive)` };
     },
   };
 }
@@ -53,7 +55,7 @@ function matching(name: string, pattern: RegExp, expected: string): ValueRule {
   return {
     check(text) {
       if (pattern.test(text)) return undefined;
-      return { severity: 'error', message: `invalid value ${JSON.stringify(text)} for "${name}": ${expected}` };
+      return { severity: 'error', message: `invalid value ${show(text)} for "${name}": ${expected}` };
     },
   };
 }
@@ -91,7 +93,7 @@ const windowStart: ValueRule = {
     if (m && (m[1] === undefined || DAYS.has(m[1].toLowerCase()))) return undefined;
     return {
       severity: 'error',
-      message: `invalid value ${JSON.stringify(text)} for "window_start": expected "HH:MM" or "Day HH:MM" (e.g. "Thu 04:00")`,
+      message: `invalid value ${show(text)} for "window_start": expected "HH:MM" or "Day HH:MM" (e.g. "Thu 04:00")`,
     };
   },
 };

@@ -105,6 +105,21 @@ export function goBase64(text: string): Buffer | undefined {
   return Buffer.from(clean, 'base64');
 }
 
+/**
+ * A value from the file, for a message: quoted and escaped (JSON string syntax, so control characters
+ * and escape sequences never reach a terminal raw), and cut when long — a message never carries a whole
+ * megabyte scalar.
+ */
+export function show(text: string, max = 80): string {
+  if (text.length <= max) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, max - 20))}… (${text.length} characters)`;
+}
+
+/** A number as written, cut when long (`1.000…0001` with thousands of digits). */
+export function brief(text: string, max = 40): string {
+  return text.length <= max ? text : `${text.slice(0, max - 20)}… (${text.length} characters)`;
+}
+
 /** "the string \"x\"", "the number 12", … for messages. */
 export function describeScalar(info: ScalarInfo): string {
   switch (info.kind) {
@@ -114,8 +129,8 @@ export function describeScalar(info: ScalarInfo): string {
       return `the boolean ${info.text}`;
     case 'int':
     case 'float':
-      return `the number ${info.text}`;
+      return `the number ${brief(info.text)}`;
     case 'string':
-      return `${info.quoted ? 'the quoted string' : 'the string'} ${JSON.stringify(info.text)}`;
+      return `${info.quoted ? 'the quoted string' : 'the string'} ${show(info.text)}`;
   }
 }

@@ -34,9 +34,15 @@ t.test('usage errors exit with 2: unknown command, unknown flag, bad values, ref
 
 t.test('an invalid lab exits with 3 and names the problem', async (t) => {
   const h = cliHome(t);
-  const r = await h.run(['up', 'small', '--members', '12', '--no-wait']);
+  const file = path.join(h.fake.dir, 'big.yaml');
+  fs.writeFileSync(file, 'apiVersion: cclab.dev/v1alpha1\nkind: Lab\nspec:\n  architecture: small\n  members: 12\n');
+  const r = await h.run(['up', '--config', file, '--no-wait']);
   t.equal(r.code, 3);
-  t.match(r.stderr, /is not a valid lab:\n {2}- members: /);
+  t.match(r.stderr, /big\.yaml is not a valid lab:\n {2}- members: /);
+  // The same value from a flag is the command line's mistake: exit 2, the flag named.
+  const flag = await h.run(['up', 'small', '--members', '12', '--no-wait']);
+  t.equal(flag.code, 2);
+  t.match(flag.stderr, /^error: --members: small takes 3–9 members, not 12/m);
   // `up` asks Vagrant preflight's read-only questions while it loads the lab; nothing else ran.
   t.same(
     h.fake.invocations().filter((a) => !(a[0] === '--version' || (a[0] === 'box' && a[1] === 'list'))),

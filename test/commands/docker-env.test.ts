@@ -19,8 +19,8 @@ import {
   formatDockerEnv,
   formatDockerEnvJson,
   SHELLS,
-} from '../../src/output/docker-env.js';
-import type { Shell } from '../../src/output/docker-env.js';
+} from '../../src/terminal/docker-env.js';
+import type { Shell } from '../../src/terminal/docker-env.js';
 import { addLab, makeManifest } from '../helpers/lab-home.js';
 import { onPath, requireBinaries } from '../helpers/ports.js';
 
@@ -330,7 +330,7 @@ t.test('the command loads only node built-ins and small local modules', async (t
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   const allowed = new Set([
     'src/commands/docker-env.ts',
-    'src/output/docker-env.ts',
+    'src/terminal/docker-env.ts',
     'src/home/manifest.ts',
     'src/home/paths.ts',
     'src/home/errno.ts',
@@ -359,5 +359,5 @@ t.test('the command loads only node built-ins and small local modules', async (t
       }
     }
   }
-  t.ok(seen.has('src/home/manifest.ts') && seen.has('src/output/docker-env.ts'), 'the import graph was followed');
+  t.ok(seen.has('src/home/manifest.ts') && seen.has('src/terminal/docker-env.ts'), 'the import graph was followed');
 });

@@ -3,7 +3,8 @@ import type { Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../../src/commands/validate.js';
+import { gzipSync } from 'node:zlib';
+import { MAX_CLOUD_CONFIG_BYTES, run } from '../../src/commands/validate.js';
 import type { ValidateCommandOptions } from '../../src/commands/validate.js';
 import { memoryIo } from '../../src/context.js';
 import type { Context } from '../../src/context.js';
@@ -197,4 +198,73 @@ t.test('--with-ignition-validate runs ignition-validate and adds what it finds',
   );
   t.ok(e2 instanceof UsageError, 'not installed: a usage error');
   t.match((e2 as UsageError).hint, /apt-get install ignition/);
+});
+
+t.test('input is bounded: a huge file, a device, a binary file end in one clear error each', async (t) => {
+  const big = `#cloud-config\nwrite_files:\n  - path: /etc/big\n    content: "${'x'.repeat(MAX_CLOUD_CONFIG_BYTES)}"\n`;
+  const s = setup(t, {
+    'big.yaml': big,
+    'nul.yaml': '#cloud-config\nhostname: a\0b\n',
+    'latin1.yaml': Buffer.from('#cloud-config\nhostname: caf\xe9\n', 'latin1'),
+    'exact.yaml': `#cloud-config\n#${'x'.repeat(MAX_CLOUD_CONFIG_BYTES - 16)}\n`,
+  });
+  await t.rejects(
+    s.run({ files: ['big.yaml', '/dev/urandom', '/dev/zero', 'nul.yaml', 'latin1.yaml', 'exact.yaml'], os: 'flatcar', json: false }),
+    InvalidFileError,
+  );
+  t.equal(
+    s.io.stdout,
+    [
+      'big.yaml: error: the file is larger than 1 MiB, the most cclab validate reads: no platform passes that much user-data to a machine (GCE takes 256 KB); is it the right file?',
+      '/dev/urandom: error: the file is larger than 1 MiB, the most cclab validate reads: no platform passes that much user-data to a machine (GCE takes 256 KB); is it the right file?',
+      '/dev/zero: error: the file is larger than 1 MiB, the most cclab validate reads: no platform passes that much user-data to a machine (GCE takes 256 KB); is it the right file?',
+      'nul.yaml: error: not a text file: it contains a NUL byte (at byte 25); a cloud-config is UTF-8 text starting with "#cloud-config"',
+      'latin1.yaml: error: not a text file: it is not UTF-8 text; a cloud-config is UTF-8 text starting with "#cloud-config"',
+      '',
+    ].join('\n'),
+    'exactly the limit is read and checked',
+  );
+});
+
+t.test('gzip-compressed user-data is read as coreos-cloudinit reads it: uncompressed, within the same bound', async (t) => {
+  const s = setup(t, {
+    'warn.yaml.gz': gzipSync(WARNS),
+    'bomb.gz': gzipSync(Buffer.alloc(MAX_CLOUD_CONFIG_BYTES + 1, 0x20)),
+    'broken.gz': Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01]),
+  });
+  await t.rejects(s.run({ files: ['warn.yaml.gz', 'bomb.gz', 'broken.gz'], os: 'flatcar', json: false }), InvalidFileError);
+  t.equal(
+    s.io.stdout,
+    [
+      'warn.yaml.gz:3: warning: unrecognized key "hostnme" (did you mean "hostname"?)',
+      'bomb.gz: error: the gzip-compressed file, uncompressed, is larger than 1 MiB, the most cclab validate reads: no platform passes that much user-data to a machine (GCE takes 256 KB); is it the right file?',
+      'broken.gz: error: the file starts like gzip data but does not decompress: coreos-cloudinit would read it as it is, and it is not text',
+      '',
+    ].join('\n'),
+  );
+});
+
+t.test('a message never carries a huge value from the file, nor its control characters raw', async (t) => {
+  const huge = 'a'.repeat(200_000);
+  const s = setup(t, {
+    'x.yaml': [
+      '#cloud-config',
+      `? ${huge}`,
+      ': 1',
+      'coreos:',
+      '  update:',
+      `    reboot_strategy: "${huge}"`,
+      '  units:',
+      `    - name: "${huge}.service\\e]0;pwned\\a"`,
+      '      command: start',
+      `hostname: [${huge}]`,
+      '',
+    ].join('\n'),
+  });
+  await t.rejects(s.run({ files: ['x.yaml'], os: 'flatcar', json: false }), InvalidFileError);
+  const lines = s.io.stdout.trimEnd().split('\n');
+  t.equal(lines.length, 4, s.io.stdout.slice(0, 2000));
+  for (const line of lines) t.ok(line.length < 400, `short: ${line.slice(0, 120)}`);
+  t.notOk(/[\x00-\x08\x0b-\x1f\x7f]/.test(s.io.stdout), 'no control character');
+  t.match(s.io.stdout, /\(200000 characters\)/);
 });

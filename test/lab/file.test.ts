@@ -8,7 +8,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { prepareLab } from '../../src/commands/lab-input.js';
 import { memoryIo, type Context } from '../../src/context.js';
-import { LabConfigError, NotFoundError, UsageError, type Problem } from '../../src/errors.js';
+import { LabConfigError, NotFoundError, OptionValuesError, UsageError, type Problem } from '../../src/errors.js';
 import { BUILTIN_LABS_DIR, loadBuiltinLab, loadLabFile } from '../../src/lab/load.js';
 import { parseLabDocument } from '../../src/lab/schema.js';
 import { ARCHITECTURES } from '../../src/lab/types.js';
@@ -166,10 +166,12 @@ t.test('ssh keys: all unreadable files at once; --ssh-key relative to the workin
   t.equal(e.problems.length, 2);
   const flags = await prepareLab({ architecture: 'laptop', overrides: {}, sshKeys: ['test/fixtures/labs/keys/second.pub'] }, ctx());
   t.same(flags.lab.sshAuthorizedKeys, [fixture('keys/second.pub').trim()]);
-  const both = await rejection(t, prepareLab({ architecture: 'laptop', overrides: {}, sshKeys: ['nope.pub', 'test/fixtures/labs/full.yaml'] }, ctx()), LabConfigError);
-  t.match(both.problems, [{ path: 'sshKeys', message: /cannot read nope\.pub/ }]);
-  const notKey = await rejection(t, prepareLab({ architecture: 'laptop', overrides: {}, sshKeys: ['test/fixtures/labs/full.yaml'] }, ctx()), LabConfigError);
-  t.match(notKey.problems, [{ path: 'sshKeys', message: /test\/fixtures\/labs\/full\.yaml is not one OpenSSH public key line/ }]);
+  // Files named by --ssh-key are the command line's problem (exit 2), named by the flag.
+  const both = await rejection(t, prepareLab({ architecture: 'laptop', overrides: {}, sshKeys: ['nope.pub', 'test/fixtures/labs/full.yaml'] }, ctx()), OptionValuesError);
+  t.match(both.problems, [{ path: 'sshKeys', flag: 'ssh-key', message: /cannot read nope\.pub/ }]);
+  const notKey = await rejection(t, prepareLab({ architecture: 'laptop', overrides: {}, sshKeys: ['test/fixtures/labs/full.yaml'] }, ctx()), OptionValuesError);
+  t.match(notKey.problems, [{ path: 'sshKeys', flag: 'ssh-key', message: /test\/fixtures\/labs\/full\.yaml is not one OpenSSH public key line/ }]);
+  t.match(notKey.message, /^--ssh-key: /);
 });
 
 t.test('--config problems outside the file', async (t) => {
@@ -181,8 +183,8 @@ t.test('--config problems outside the file', async (t) => {
   t.match(both.message, /give an architecture or --config, not both/);
   const neither = await rejection(t, prepareLab({ overrides: {} }, ctx()), UsageError);
   t.match(neither.message, /which lab\?/);
-  const fleetd = await rejection(t, prepareLab({ architecture: 'dev', overrides: {}, fleetd: 'no/fleetd' }, ctx()), LabConfigError);
-  t.match(fleetd.problems, [{ path: 'fleet.localFile', message: /no\/fleetd does not exist/ }]);
+  const fleetd = await rejection(t, prepareLab({ architecture: 'dev', overrides: {}, fleetd: 'no/fleetd' }, ctx()), OptionValuesError);
+  t.match(fleetd.problems, [{ path: 'fleet.localFile', flag: 'fleetd', message: /no\/fleetd does not exist/ }]);
 });
 
 t.test('the environment reaches the lab through the context: VAGRANT_DEFAULT_PROVIDER', async (t) => {

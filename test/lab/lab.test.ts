@@ -217,7 +217,9 @@ t.test('counts outside the architecture are refused with the range and the reaso
     t.equal(e.problems[0]?.path, c.path, `names ${c.path}`);
     t.match(e.problems[0]?.message, c.range, 'gives the allowed range');
     t.match(e.problems[0]?.message, c.reason, 'gives the reason');
-    t.match(e.message, new RegExp(`^labs/${c.arch}\\.yaml is not a valid lab:\\n  - ${c.path}: `), 'message names the source and field');
+    // Every value here came from a flag: the problem names the flag (prepareLab makes it exit 2).
+    t.match(e.message, new RegExp(`^labs/${c.arch}\\.yaml is not a valid lab:\\n  - --${c.path}: `), 'message names the flag');
+    t.equal(e.problems[0]?.flag, c.path, `from --${c.path}`);
   }
   // The edges are accepted.
   for (const [arch, o, n] of [
@@ -299,7 +301,8 @@ t.test('subnet: capacity from .101, bad CIDRs named', async (t) => {
     t.match(e.problems, [{ path: 'subnet', message: msg }], subnet);
   }
   const tiny = await refusedBuiltin(t, 'laptop', { subnet: '10.0.0.0/28' });
-  t.match(tiny.problems, [{ path: 'workers', message: /1 machines do not fit in 10\.0\.0\.0\/28: it holds 0/ }]);
+  // Only --subnet was given: the problem is the subnet's (and one machine is "1 machine").
+  t.match(tiny.problems, [{ path: 'subnet', flag: 'subnet', message: /^1 machine does not fit in 10\.0\.0\.0\/28: it holds 0/ }]);
 });
 
 t.test('flags override the lab file; box, update, fleet and libvirt merge field by field', async (t) => {

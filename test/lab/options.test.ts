@@ -61,6 +61,6 @@ t.test('a flag value lands where the lab file keeps it', async (t) => {
     { box: { name: 'b', url: 'https://b/x.json' }, workers: 3, dockerTcp: false, metadata: { a: '1', b: '2', c: '3' } },
     'files named by flags (--ssh-key, --fleetd, --config) are read by the command, not merged',
   );
-  t.throws(() => overridesFromFlags({ workers: 1.5 }), new UsageError('--workers takes a whole number, not 1.5'));
+  t.throws(() => overridesFromFlags({ workers: 1.5 }), new UsageError('--workers takes a whole number written in decimal digits (such as 3), not 1.5'));
   t.throws(() => overridesFromFlags({ metadata: ['novalue'] }), new UsageError('--metadata takes k=v pairs, not "novalue"'));
 });

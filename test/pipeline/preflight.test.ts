@@ -147,13 +147,14 @@ t.test('vboxAllowedRanges reads the `*` lines of networks.conf', async (t) => {
 });
 
 t.test('a subnet overlapping a host interface fails, but the lab\'s own host-side .1 does not', async (t) => {
-  const docker0 = { name: 'docker0', address: '172.17.0.1', prefix: 16 };
+  // docker0's own 172.17.0.0/16 is refused by the lab rules already; a user-defined bridge is not.
+  const bridge = { name: 'br-5f2c', address: '172.20.0.1', prefix: 16 };
   const clash = check(
-    await runPreflight(lab('dev', { provider: 'libvirt', subnet: '172.17.8.0/24' }), probes({ interfaces: [docker0] }).probes),
+    await runPreflight(lab('dev', { provider: 'libvirt', subnet: '172.20.8.0/24' }), probes({ interfaces: [bridge] }).probes),
     'subnet free on this host',
   );
   t.equal(clash.ok, false);
-  t.match(clash.message, '172.17.8.0/24 overlaps docker0 (172.17.0.1/16)');
+  t.match(clash.message, '172.20.8.0/24 overlaps br-5f2c (172.20.0.1/16)');
   t.match(clash.fix, /another --subnet/);
 
   const own = { name: 'vboxnet1', address: '192.168.58.1', prefix: 24 };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { prepareLab } from '../../src/commands/lab-input.js';
 import { memoryIo } from '../../src/context.js';
-import { LabConfigError } from '../../src/errors.js';
+import { LabConfigError, OptionValuesError } from '../../src/errors.js';
 import { parseLabDocument } from '../../src/lab/schema.js';
 import { resolveLab, type LabOverrides } from '../../src/lab/resolve.js';
 import type { Architecture, Lab, Machine, OsName } from '../../src/lab/types.js';
@@ -525,9 +525,10 @@ t.test('ssh key files with hostile comments: one key line each, read back from t
       await prepareLab({ architecture: 'dev', overrides: {}, sshKeys: [name] }, ctx);
       t.fail(`${name} accepted`);
     } catch (e) {
-      t.type(e, LabConfigError, name);
-      const p = (e as LabConfigError).problems;
-      t.match(p, [{ path: 'sshKeys', message: /is not one OpenSSH public key line/ }], `${name}: refused, naming sshKeys`);
+      // Named by --ssh-key: the command line's mistake (exit 2), the flag named.
+      t.type(e, OptionValuesError, name);
+      const p = (e as OptionValuesError).problems;
+      t.match(p, [{ path: 'sshKeys', flag: 'ssh-key', message: /is not one OpenSSH public key line|is not a text file: it contains a NUL byte|is larger than 16 KiB/ }], `${name}: refused, naming sshKeys`);
       t.ok(p.every((x) => !CONTROL.test(x.message)), `${name}: message without control characters`);
     }
   }

@@ -55,7 +55,22 @@ export function networkHint(f: Extract<Fetched, { ok: false }>, url: string, wha
     case 'ssh':
       return `the check runs curl on the machine over SSH: is the machine up (vagrant status)?`;
     default:
-      return `the request to ${url} failed: ${f.error}`;
+      return otherFailureHint(f.kind, hostPort(url), what);
+  }
+}
+
+/**
+ * A hint for a failure whose reason the check line already shows (the answer was not HTTP, too
+ * large, or failed otherwise): what to look at, without repeating the reason.
+ */
+export function otherFailureHint(kind: Extract<Fetched, { ok: false }>['kind'], at: string, what: string): string {
+  switch (kind) {
+    case 'invalid':
+      return `what listens on ${at} is not an HTTP server: is that the address and port of ${what}?`;
+    case 'too-large':
+      return `${at} answered with far more than ${what} sends: is that the address and port of ${what}?`;
+    default:
+      return `check that ${at} is the address and port of ${what}, and that it is running`;
   }
 }
 

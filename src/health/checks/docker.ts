@@ -4,7 +4,7 @@ import type { HttpGet } from '../../transport.js';
 import type { DockerTarget } from '../targets.js';
 import { dockerHttpBase } from '../targets.js';
 import type { CheckResult, DockerObservation, Fetched, HealthReport } from '../types.js';
-import { fetchOnce, hostPort, jsonObject, snippet } from './common.js';
+import { fetchOnce, hostPort, jsonObject, otherFailureHint, snippet } from './common.js';
 
 export async function observeDocker(
   http: HttpGet,
@@ -33,7 +33,7 @@ export function judgeDocker(target: DockerTarget, obs: DockerObservation): { che
           ? `no answer from ${hostPort(dockerHttpBase(target.endpoint))}: is the machine up and the port forwarded (vagrant port)?`
           : ping.kind === 'reset'
             ? `the forwarded port accepts connections but nothing answers behind it: is docker running${on}?`
-            : `the request failed: ${ping.error}`;
+            : otherFailureHint(ping.kind, hostPort(dockerHttpBase(target.endpoint)), `the Docker API${on}`);
     return { check: { ...base, ok: false, observed: ping.error, hint }, verdict: { verdict: 'unreachable', reason: ping.error } };
   }
   if (ping.status !== 200 || ping.body.trim() !== 'OK') {

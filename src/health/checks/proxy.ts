@@ -6,7 +6,7 @@
 import type { HttpGet } from '../../transport.js';
 import type { ProxyTarget } from '../targets.js';
 import type { CheckResult, Fetched, ProxyObservation } from '../types.js';
-import { fetchOnce, hostPort, jsonObject, snippet } from './common.js';
+import { fetchOnce, hostPort, jsonObject, otherFailureHint, snippet } from './common.js';
 
 export async function observeProxy(
   http: HttpGet,
@@ -110,6 +110,6 @@ function unreachableHint(f: Extract<Fetched, { ok: false }>, target: ProxyTarget
     case 'ssh':
       return `the proxy listens on loopback only, so cclab runs curl on ${target.machine} over SSH: is ${target.machine} up (vagrant status)?`;
     default:
-      return `the request to the proxy on ${target.machine} failed: ${f.error}`;
+      return otherFailureHint(f.kind, hostPort(target.url), `the etcd proxy on ${target.machine}`);
   }
 }
