@@ -56,7 +56,7 @@ async function readBody(res: Response, limit: number): Promise<string> {
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new HttpFailure('too-large', `the answer is larger than ${limit / 1024 / 1024} MiB, more than any etcd, fleet or Docker answer cclab reads; is it the right endpoint?`);
+      throw tooLarge(limit);
     }
     chunks.push(value);
   }
@@ -109,12 +109,18 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+function tooLarge(limit: number): HttpFailure {
+  return new HttpFailure('too-large', `the answer is larger than ${limit / 1024 / 1024} MiB, more than any etcd, fleet or Docker answer cclab reads; is it the right endpoint?`);
+}
+
 /** Time the SSH connection itself may take on top of curl's own limit. */
 export const SSH_OVERHEAD_MS = 10_000;
 
 /**
- * An HttpGet that runs `curl -sS -m SECONDS -w '\n%{http_code}' URL` on `machine`. Use it for
- * listeners that only the machine itself reaches (a proxy on 127.0.0.1).
+ * An HttpGet that runs `curl -sS -m SECONDS --max-filesize BYTES -w '\n%{http_code}' URL` on
+ * `machine`. Use it for listeners that only the machine itself reaches (a proxy on 127.0.0.1). The
+ * answer is bounded like a direct one: curl refuses a body announced larger than MAX_BODY_BYTES
+ * (exit 63), and the SSH transport stops reading any command's output past its own cap.
  */
 export function curlOverSsh(remote: RemoteExec, machine: string): HttpGet {
   return async (url, timeoutMs, signal) => {
@@ -131,7 +137,7 @@ export function curlOverSsh(remote: RemoteExec, machine: string): HttpGet {
 }
 
 export function curlArgv(url: string, timeoutMs: number): string[] {
-  return ['curl', '-sS', '-m', String(Math.max(timeoutMs, 1) / 1000), '-w', '\\n%{http_code}', url];
+  return ['curl', '-sS', '-m', String(Math.max(timeoutMs, 1) / 1000), '--max-filesize', String(MAX_BODY_BYTES), '-w', '\\n%{http_code}', url];
 }
 
 /** Turns curl's exit status and output (body, newline, status code) into a response or an HttpFailure. */
@@ -155,6 +161,8 @@ export function parseCurlResult(result: ExecResult, machine: string, timeoutMs: 
     case 52:
     case 56:
       return fail('reset', 'connection closed before an answer');
+    case 63:
+      throw tooLarge(MAX_BODY_BYTES);
     case 127:
       return fail('other', `curl is not installed on ${machine}`);
     case 255:

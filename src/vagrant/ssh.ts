@@ -15,6 +15,9 @@ import { quoteCommand } from './quote.js';
 /** OpenSSH's own exit status when it fails (cannot connect, authentication refused…). */
 export const SSH_FAILURE_STATUS = 255;
 
+/** The most output `exec` reads from one remote command: what cclab runs there prints kilobytes. */
+export const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
+
 /** The value of one config option, quoted when it holds a space (OpenSSH's own quoting). */
 function configValue(key: string, value: string): string {
   // ProxyCommand and LocalCommand take the rest of the line as a command: never quote them.
@@ -131,8 +134,14 @@ export class DirectSsh implements RemoteExec {
       all: true,
       encoding: 'utf8',
       stripFinalNewline: false,
+      maxBuffer: MAX_OUTPUT_BYTES,
     });
     if (r.isCanceled) throw new InterruptedError(`interrupted while running ${argv[0]} on ${machine}`);
+    if (r.isMaxBuffer) {
+      throw new CommandError(`\`${quoteCommand(argv)}\` on ${machine} printed more than ${MAX_OUTPUT_BYTES / 1024 / 1024} MiB; cclab stopped reading it`, {
+        command, output: '', machine,
+      });
+    }
     if (r.timedOut) {
       throw new CommandError(`\`${quoteCommand(argv)}\` on ${machine} did not finish within ${timeoutMs} ms`, {
         command, output: String(r.all ?? ''), machine,

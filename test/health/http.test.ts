@@ -7,7 +7,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { curlArgv, curlOverSsh, fetchHttpGet, HttpFailure, parseCurlResult } from '../../src/health/http.js';
+import { curlArgv, curlOverSsh, fetchHttpGet, HttpFailure, MAX_BODY_BYTES, parseCurlResult } from '../../src/health/http.js';
 import type { ExecResult, RemoteExec } from '../../src/transport.js';
 import { freePort, requireBinaries } from '../helpers/ports.js';
 
@@ -68,7 +68,7 @@ t.test('fetchHttpGet: a server that closes the connection without answering', as
 const localExec: RemoteExec = {
   exec(_machine, argv, timeoutMs, signal) {
     return new Promise<ExecResult>((resolve, reject) => {
-      execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, ...(signal ? { signal } : {}) }, (err, stdout, stderr) => {
+      execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, ...(signal ? { signal } : {}) }, (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number') return reject(err);
         resolve({ exitCode: err ? (err.code as number) : 0, stdout, stderr });
       });
@@ -86,6 +86,21 @@ t.test('curlOverSsh with real curl', async (t) => {
   t.same(await failure(get(`http://127.0.0.1:${port}/slow`, 300)), { kind: 'timeout', message: 'timed out after 300ms' });
 });
 
+t.test('curlOverSsh: an answer announced larger than 4 MiB is refused by curl itself, as a direct one is', async (t) => {
+  if (!requireBinaries(t, ['curl'])) return;
+  const big = Buffer.alloc(MAX_BODY_BYTES + 1, 0x61);
+  const port = await listen(
+    http.createServer((_req, res) => {
+      res.setHeader('content-length', big.length);
+      res.end(big);
+    }),
+    t,
+  );
+  const tooLarge = { kind: 'too-large', message: /larger than 4 MiB/ };
+  t.match(await failure(curlOverSsh(localExec, 'worker-01')(`http://127.0.0.1:${port}/health`, 5000)), tooLarge);
+  t.match(await failure(fetchHttpGet(`http://127.0.0.1:${port}/health`, 5000)), tooLarge);
+});
+
 t.test('curlOverSsh: SSH itself failing', async (t) => {
   const broken: RemoteExec = { exec: () => Promise.reject(new Error('connect to host 127.0.0.1 port 2222: Connection refused')) };
   t.same(await failure(curlOverSsh(broken, 'worker-01')('http://127.0.0.1:2379/health', 2000)), {
@@ -95,7 +110,7 @@ t.test('curlOverSsh: SSH itself failing', async (t) => {
 });
 
 t.test('curl argv and exit statuses', async (t) => {
-  t.same(curlArgv('http://127.0.0.1:2379/health', 3000), ['curl', '-sS', '-m', '3', '-w', '\\n%{http_code}', 'http://127.0.0.1:2379/health']);
+  t.same(curlArgv('http://127.0.0.1:2379/health', 3000), ['curl', '-sS', '-m', '3', '--max-filesize', String(MAX_BODY_BYTES), '-w', '\\n%{http_code}', 'http://127.0.0.1:2379/health']);
   t.same(curlArgv('http://127.0.0.1:2379/health', 1500).slice(2, 4), ['-m', '1.5']);
   const parse = (r: ExecResult) => {
     try {

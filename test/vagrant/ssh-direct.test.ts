@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { CommandError, InterruptedError, NotFoundError } from '../../src/errors.js';
 import { parseSshConfig } from '../../src/vagrant/parse.js';
-import { DirectSsh, formatSshConfig } from '../../src/vagrant/ssh.js';
+import { DirectSsh, formatSshConfig, MAX_OUTPUT_BYTES } from '../../src/vagrant/ssh.js';
 import { freePort } from '../helpers/process.mjs';
 
 const run = promisify(execFile);
@@ -131,6 +131,12 @@ t.test('DirectSsh runs commands over real SSH with the data of vagrant ssh-confi
     const p = ssh.exec('etcd-01', ['sleep', '30'], 60_000, ac.signal);
     setTimeout(() => ac.abort(), 300);
     await t.rejects(p, InterruptedError);
+  });
+
+  t.test('output past MAX_OUTPUT_BYTES is not read: a CommandError saying so', async (t) => {
+    const err = (await ssh.exec('etcd-01', ['head', '-c', String(MAX_OUTPUT_BYTES + 1), '/dev/zero'], 20_000).catch((e: unknown) => e)) as CommandError;
+    t.type(err, CommandError);
+    t.match(err.message, /printed more than 8 MiB; cclab stopped reading it/);
   });
 
   t.test('a machine without SSH data', async (t) => {
