@@ -17,8 +17,6 @@ import type { ErrorDetails } from '../errors.js';
 import type { Lab, Role } from '../lab/types.js';
 import { ARCHITECTURES, OSES, PROVIDERS } from '../lab/types.js';
 import type { Architecture, OsName, Provider } from '../lab/types.js';
-import { DEFAULT_ETCD_IMAGE_TAG } from '../lab/defaults.js';
-import { machineMac } from '../lab/net.js';
 import { errnoCode } from './errno.js';
 import { assertSafeName, labPathsIn } from './paths.js';
 
@@ -177,22 +175,7 @@ export function parseManifest(text: string, path: string, expectedName?: string)
   if (expectedName !== undefined && data.name !== expectedName) {
     throw corrupt(`it describes lab ${JSON.stringify(data.name)} but lies in the directory of lab ${JSON.stringify(expectedName)}`);
   }
-  upgradeLab(data.lab as Record<string, unknown>);
   return data as unknown as Manifest;
-}
-
-/**
- * A lab recorded before machines had MACs and etcd was pinned gets the values it would get now (its
- * derived MACs, the default etcd image), so resuming it renders as a new lab does.
- */
-function upgradeLab(lab: Record<string, unknown>): void {
-  const name = String(lab.name);
-  for (const m of lab.machines as Record<string, unknown>[]) {
-    if (!isObject(m) || typeof m.name !== 'string' || typeof m.mac === 'string') continue;
-    m.mac = machineMac(name, m.name);
-    m.macGiven = false;
-  }
-  if (isObject(lab.etcd) && typeof lab.etcd.imageTag !== 'string') lab.etcd.imageTag = DEFAULT_ETCD_IMAGE_TAG;
 }
 
 /**

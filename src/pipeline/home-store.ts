@@ -3,6 +3,7 @@ import { access, readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { acquireLock, lockHeld } from '../home/lock.js';
 import { atomicWriteFile, listLabs, readManifest, writeManifest, type Manifest } from '../home/manifest.js';
+import { upgradeLab } from '../lab/upgrade.js';
 import { assertSafeName, labDir, labsRoot, LOCK_FILE, type Env } from '../home/paths.js';
 import { FileSystemError, LabBusyError, NotFoundError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,13 +15,19 @@ export const PLACEMENT_DIR = '.placement';
 /** How long an `up` waits for others to finish choosing their subnets (each holds it for seconds). */
 const PLACEMENT_WAIT_MS = 120_000;
 
+/** A manifest whose lab is brought to today's model (see src/lab/upgrade.ts). */
+function upgraded(m: Manifest): Manifest {
+  upgradeLab(m.lab);
+  return m;
+}
+
 export function homeStore(env: Env, onTakeover?: (message: string) => void): LabStore {
   const dir = (name: string) => labDir(env, name);
   return {
     dir,
     async read(name) {
       try {
-        return await readManifest(dir(name));
+        return upgraded(await readManifest(dir(name)));
       } catch (e) {
         if (e instanceof NotFoundError) return undefined;
         throw e;
@@ -41,7 +48,7 @@ export function homeStore(env: Env, onTakeover?: (message: string) => void): Lab
       }
     },
     async list() {
-      return (await listLabs(labsRoot(env))).flatMap((l) => (l.manifest ? [l.manifest] : []));
+      return (await listLabs(labsRoot(env))).flatMap((l) => (l.manifest ? [upgraded(l.manifest)] : []));
     },
     async entries() {
       const out: LabEntry[] = [];
@@ -53,7 +60,7 @@ export function homeStore(env: Env, onTakeover?: (message: string) => void): Lab
           const files = (await readdir(l.dir).catch(() => [] as string[])).filter((f) => f !== LOCK_FILE && !f.startsWith(`${LOCK_FILE}.`));
           if (files.length === 0) continue;
         }
-        out.push({ name: l.name, manifest: l.manifest, error: l.error, locked });
+        out.push({ name: l.name, manifest: l.manifest && upgraded(l.manifest), error: l.error, locked });
       }
       return out;
     },

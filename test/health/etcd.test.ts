@@ -149,7 +149,7 @@ if (requireBinaries(t, ['etcd', 'curl'])) {
     t.ok(remote.calls.length >= 2, 'curl ran through RemoteExec');
     t.ok(remote.calls.every((c) => c.machine === 'worker-02'));
     t.same([...new Set(remote.calls.map((c) => c.argv.at(-1)))].sort(), [`${proxy.url}/health`, `${proxy.url}/v2/config/local/proxy`]);
-    t.same(remote.calls[0]!.argv.slice(0, 6), ['curl', '-sS', '-m', '2', '-w', '\\n%{http_code}']);
+    t.same(remote.calls[0]!.argv.slice(0, 8), ['curl', '-sS', '-m', '2', '--max-filesize', '4194304', '-w', '\\n%{http_code}']);
   });
 
   t.test('a proxy over "ssh" where nothing listens: connection refused, with a hint', async (t) => {
