@@ -99,11 +99,11 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
     const up = ['cclab', 'up', ...(opts.config ? ['--config', opts.config] : [lab.architecture]), ...(opts.flagArgs ?? [])];
     ctx.io.err(`\nBoot it with \`${quoteCommand(up)}\`, or by hand: cd ${quoteWord(shown)} && vagrant up\n`);
   } else if (opts.target === 'matchbox') {
-    ctx.io.err(`\nServe it with matchbox (-data-path ${quoteWord(shown)}); each machine is selected by its MAC. Check the configs with \`cclab validate ${join(shown, IGNITION_DIR)}/*.ign\`.\n`);
+    ctx.io.err(`\nServe it with matchbox (-data-path ${quoteWord(shown)}); each machine is selected by its MAC. Check the configs with \`cclab validate ${quoteWord(join(shown, IGNITION_DIR))}/*.ign\`.\n`);
   } else if (plan.provisioning === 'ignition') {
-    ctx.io.err(`\nEach Ignition config carries the machine's static network (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${join(shown, IGNITION_DIR)}/*.ign\`.\n`);
+    ctx.io.err(`\nEach Ignition config carries the machine's static network (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${quoteWord(join(shown, IGNITION_DIR))}/*.ign\`.\n`);
   } else {
-    ctx.io.err(`\nEach user-data file carries a static eth0 network unit (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${join(shown, 'user-data')}/*.yaml\`.\n`);
+    ctx.io.err(`\nEach user-data file carries a static eth0 network unit (${lab.subnet.cidr}, gateway ${lab.subnet.gateway}); check them with \`cclab validate ${quoteWord(join(shown, 'user-data'))}/*.yaml\`.\n`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { fileSystemError } from '../errors.js';
+import { FileSystemError, fileSystemError } from '../errors.js';
 
 /** The `code` of a Node system error (ENOENT, EEXIST…), or undefined for anything else. */
 export function errnoCode(e: unknown): string | undefined {
@@ -21,7 +21,7 @@ export async function makeDirectory(path: string): Promise<void> {
       await mkdir(dir);
     } catch (e) {
       if (errnoCode(e) === 'EEXIST' && isDirectory(dir)) continue;
-      throw fileSystemError(e, 'cannot create the directory', path) ?? e;
+      throw mkdirError(e, dir, path);
     }
   }
 }
@@ -32,9 +32,27 @@ export function makeDirectorySync(path: string): void {
       mkdirSync(dir);
     } catch (e) {
       if (errnoCode(e) === 'EEXIST' && isDirectory(dir)) continue;
-      throw fileSystemError(e, 'cannot create the directory', path) ?? e;
+      throw mkdirError(e, dir, path);
     }
   }
+}
+
+/**
+ * mkdir's error as a FileSystemError. ENOENT under a parent that exists is not a vanished directory:
+ * the parent is not an ordinary directory (a virtual file system such as /proc or /sys refuses new
+ * entries that way), and the hint says so.
+ */
+function mkdirError(e: unknown, dir: string, path: string): unknown {
+  const parent = dirname(dir);
+  if (errnoCode(e) === 'ENOENT' && isDirectory(parent)) {
+    return new FileSystemError(`cannot create the directory ${path}: ${parent} does not take new directories (ENOENT)`, {
+      hint: `${parent} is not an ordinary directory (a virtual file system such as /proc or /sys refuses new entries): choose another location`,
+      cause: e,
+      path,
+      code: 'ENOENT',
+    });
+  }
+  return fileSystemError(e, 'cannot create the directory', path) ?? e;
 }
 
 /** The directories of `path` that do not exist, from the top down. */

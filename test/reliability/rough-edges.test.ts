@@ -136,8 +136,25 @@ t.test('render --out under /proc ends with a file-system error instead of spinni
   const h = cliHome(t);
   const r = await runWithin(t, h, ['render', 'laptop', '--out', '/proc/cclab-test/x'], 10_000);
   t.equal(r.code, 10, 'exit 10 (file system)', { stderr: r.stderr });
-  t.match(r.stderr, /cannot create the directory \/proc\/cclab-test\/x/);
+  t.match(r.stderr, /cannot create the directory \/proc\/cclab-test\/x: \/proc does not take new directories/);
+  t.match(r.stderr, /hint: \/proc is not an ordinary directory \(a virtual file system such as \/proc or \/sys refuses new entries\): choose another location/);
+  t.notMatch(r.stderr, /may have been removed/, 'not blamed on a vanished directory');
   t.ok(r.ms < 10_000, `ended in ${r.ms} ms`);
+});
+
+t.test("render's check hint quotes a path with a space, so it can be pasted", async (t) => {
+  const h = cliHome(t);
+  for (const [target, dir, glob] of [
+    ['bare-metal', 'ignition', '*.ign'],
+    ['matchbox', 'ignition', '*.ign'],
+  ] as const) {
+    const out = path.join(h.fake.dir, `lab ${target}`);
+    const extra = target === 'matchbox' ? ['--matchbox-url', 'http://matchbox.example:8080', '--macs', path.join(h.fake.dir, 'macs')] : [];
+    if (target === 'matchbox') fs.writeFileSync(path.join(h.fake.dir, 'macs'), 'core-01 52:54:00:00:00:01\n');
+    const r = await runWithin(t, h, ['render', 'laptop', '--target', target, ...extra, '--out', out]);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr.replace(/\s+/g, ' '), new RegExp(`cclab validate '[^']*lab ${target}/${dir}'/\\${glob}`), `${target}: the path is quoted`);
+  }
 });
 
 t.test("render's next command carries the options given", async (t) => {
