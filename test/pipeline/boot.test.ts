@@ -206,7 +206,9 @@ t.test('labDifferences: nothing for the same lab, `option: old → new` for each
   t.same(box, ['--box-url: "https://a/x.json" → "https://b/x.json"']);
   const cpu = labDifferences(lab('dev', { libvirt: { cpuMode: 'host-model' } }), lab('dev'));
   t.same(cpu, ['spec.libvirt.cpuMode: "host-model" → (none)'], 'a lab-file field without a flag is named by its field');
-  for (const d of [...subnet, ...added, ...box]) t.notMatch(d, /^(subnet\.cidr|etcd\.|machines|update\.group|box\.url):/, 'no model field names');
+  const etcd = labDifferences(lab('dev'), lab('dev', { etcd: { version: '3.5.21' } }));
+  t.same(etcd, ['--etcd-version: "v3.5.16" → "v3.5.21"'], 'options added with Ignition are named by their flag too');
+  for (const d of [...subnet, ...added, ...box, ...etcd]) t.notMatch(d, /^(subnet\.cidr|etcd\.|machines|update\.group|box\.url):/, 'no model field names');
 });
 
 t.test('summariseState: a lab state from its machines\' Vagrant states', async (t) => {
