@@ -6,12 +6,12 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { extname } from 'node:path';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { makeDirectorySync } from '../home/errno.js';
-import { USER_DATA_DIR } from '../render/layout.js';
+import { IGNITION_DIR, USER_DATA_DIR } from '../render/layout.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { shown as shownValue } from '../lab/shown.js';
 import { checkMatchboxUrl, MATCHBOX_DIRS } from '../render/matchbox.js';
-import { IGNITION_DIR, planLab, type Target } from '../render/plan.js';
+import { planLab, type Target } from '../render/plan.js';
 import { quoteCommand, quoteWord } from '../vagrant/quote.js';
 import { version } from '../version.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
@@ -38,9 +38,8 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
     }
   }
   const { lab, warnings } = await prepareLab(opts, ctx);
-  // Ignition carries a local fleetd (there is no Vagrant to upload it): read it once here.
-  const fleetd = opts.target !== 'vagrant' && lab.fleet.localFile !== undefined ? readFileSync(lab.fleet.localFile) : undefined;
-  const plan = planLab(lab, { target: opts.target, version: version(), matchboxUrl, fleetd });
+  // Ignition carries a local fleetd (there is no Vagrant to upload it): planLab reads it if so.
+  const plan = planLab(lab, { target: opts.target, version: version(), matchboxUrl, readFleetd: (path) => readFileSync(path) });
   if (plan.target !== 'vagrant' && lab.sshAuthorizedKeys.length === 0) {
     warnings.push('no SSH key given (--ssh-key or the lab file’s sshKeys): nobody will be able to log in to these machines as core');
   }

@@ -9,3 +9,9 @@ export const USER_DATA_DIR = 'user-data';
 
 /** A machine's cloud-config, relative to the lab directory. */
 export const userDataPath = (machine: string): string => `${USER_DATA_DIR}/${machine}.yaml`;
+
+/** The directory holding one Ignition config per machine (bare metal, matchbox). */
+export const IGNITION_DIR = 'ignition';
+
+/** A machine's Ignition config, relative to the output directory. */
+export const ignitionPath = (machine: string): string => `${IGNITION_DIR}/${machine}.ign`;

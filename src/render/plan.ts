@@ -1,10 +1,10 @@
-/** A resolved lab → the files that make it (pure: a local fleetd's contents are read by the caller). */
+/** A resolved lab → the files that make it (pure: a local fleetd's contents come through readFleetd). */
 import { gzipSync } from 'node:zlib';
 import { UsageError } from '../errors.js';
 import type { Lab, Machine, Provisioning } from '../lab/types.js';
 import { buildCloudConfig, serializeCloudConfig } from './cloudconfig.js';
 import { buildIgnition, serializeIgnition, type IgnitionExtras } from './ignition.js';
-import { userDataPath } from './layout.js';
+import { ignitionPath, userDataPath } from './layout.js';
 import { matchboxGroup, matchboxProfile, MATCHBOX_DIRS } from './matchbox.js';
 import { provisioningFor, type Target } from './provision.js';
 import { renderVagrantfile } from './vagrantfile.js';
@@ -30,12 +30,13 @@ export interface PlanOptions {
   version: string;
   /** matchbox's HTTP endpoint (--matchbox-url), for --target matchbox. */
   matchboxUrl?: string | undefined;
-  /** The lab's local fleetd (fleet.localFile), read by the caller: Ignition carries it, gzipped. */
-  fleetd?: Uint8Array | undefined;
+  /**
+   * Reads the lab's local fleetd (fleet.localFile): Ignition carries it, gzipped, so it is called
+   * only when a machine's Ignition needs it (never for Vagrant or cloud-config, which upload or
+   * download it).
+   */
+  readFleetd?: ((path: string) => Uint8Array) | undefined;
 }
-
-export const IGNITION_DIR = 'ignition';
-export const ignitionPath = (machine: string) => `${IGNITION_DIR}/${machine}.ign`;
 
 export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
   const provisioning = provisioningFor(lab, opts.target);
@@ -58,8 +59,8 @@ export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
   }
   let extras: IgnitionExtras = {};
   if (provisioning === 'ignition' && lab.fleet.localFile !== undefined && lab.machines.some((m) => m.fleet)) {
-    if (opts.fleetd === undefined) throw new TypeError(`planLab: the contents of ${lab.fleet.localFile} are needed for Ignition`);
-    extras = { fleetdGzip: gzipSync(opts.fleetd, { level: 9 }) };
+    if (opts.readFleetd === undefined) throw new TypeError(`planLab: the contents of ${lab.fleet.localFile} are needed for Ignition`);
+    extras = { fleetdGzip: gzipSync(opts.readFleetd(lab.fleet.localFile), { level: 9 }) };
   }
   for (const m of lab.machines) files.push(...machineFiles(lab, m, provisioning, opts, extras));
   return { target: opts.target, provisioning, files };

@@ -40,8 +40,7 @@ export async function builtinLab(arch: Architecture, overrides: LabOverrides = {
 export const TEST_VERSION = '0.0.0-test';
 
 export function plan(lab: Lab, target: Target = 'vagrant', matchboxUrl?: string): RenderPlan {
-  const fleetd = target !== 'vagrant' && lab.fleet.localFile !== undefined ? readFileSync(lab.fleet.localFile) : undefined;
-  return planLab(lab, { target, version: TEST_VERSION, matchboxUrl, fleetd });
+  return planLab(lab, { target, version: TEST_VERSION, matchboxUrl, readFleetd: (path) => readFileSync(path) });
 }
 
 /* ---------------------------------------------------------------- Ignition read back */
