@@ -1,6 +1,6 @@
 /** `down`, `halt`, `status`, `ls`: the rest of a lab's life, over the injected store and driver. */
 import { orderly, type Context } from '../context.js';
-import { NotFoundError, UsageError } from '../errors.js';
+import { LabBusyError, NotFoundError, UsageError } from '../errors.js';
 import { CorruptManifestError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
 import type { MachineStatus, VagrantDriver } from '../vagrant/driver.js';
@@ -23,6 +23,22 @@ export async function requireLab(store: LabStore, name: string): Promise<Manifes
   return m;
 }
 
+/**
+ * The lock of a lab that must already exist. Another command holding the lock of a lab that does
+ * not exist (two `down nosuch` at once: each takes the lock of the empty directory it makes) is no
+ * reason to call the lab busy: that is reported as "no lab named …", as it would be a moment later.
+ */
+async function lockExisting(store: LabStore, name: string, command: string, opts?: Parameters<LabStore['lock']>[2]): Promise<() => Promise<void>> {
+  try {
+    return await store.lock(name, command, opts);
+  } catch (e) {
+    if (e instanceof LabBusyError && (await store.read(name).catch(() => null)) === undefined && !(await store.hasFile(name, 'Vagrantfile').catch(() => true))) {
+      await requireLab(store, name);
+    }
+    throw e;
+  }
+}
+
 /** The lab to act on when no name is given: the only one, or an error naming the choices. */
 export async function defaultLab(store: LabStore, command: string): Promise<Manifest> {
   const labs = await store.list();
@@ -38,7 +54,7 @@ export async function defaultLab(store: LabStore, command: string): Promise<Mani
  * files are deleted while its lock is held, so no `up` can take the lab over half-deleted.
  */
 export async function downLab(name: string, opts: { keepFiles: boolean }, deps: LifecycleDeps, ctx: Context): Promise<void> {
-  const release = await deps.store.lock(name, 'cclab down', { evenIfFull: (w) => ctx.io.err(`warning: ${w}\n`) });
+  const release = await lockExisting(deps.store, name, 'cclab down', { evenIfFull: (w) => ctx.io.err(`warning: ${w}\n`) });
   await orderly(ctx, async () => {
     try {
       let m: Manifest | undefined;
@@ -84,7 +100,7 @@ export async function downLab(name: string, opts: { keepFiles: boolean }, deps: 
 }
 
 export async function haltLab(name: string, deps: LifecycleDeps, ctx: Context): Promise<void> {
-  const release = await deps.store.lock(name, 'cclab halt');
+  const release = await lockExisting(deps.store, name, 'cclab halt');
   await orderly(ctx, async () => {
     try {
       const m = await requireLab(deps.store, name);

@@ -3,7 +3,8 @@
  * invalid lab 3, preflight 4, a failed vagrant command 5, not found 8. (Busy 7 and interrupted 130
  * are in signals.test.ts; unhealthy 6 needs machines to check, see test/pipeline/up.test.ts.)
  */
-import fs from 'node:fs';
+import fs, { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { cliHome, ensureBuilt, labDirsLeft } from '../helpers/cli.js';
@@ -117,6 +118,26 @@ t.test('a lab or machine that does not exist exits with 8 (and down leaves no di
   const missing = await h.run(['up', 'nosuch', '--no-wait']);
   t.equal(missing.code, 2, '`up NAME` of a lab that does not exist: a usage error (it may be a typo of an architecture)');
   t.match(missing.stderr, '"nosuch" is neither an architecture (laptop, small, dev, production) nor an existing lab');
+});
+
+t.test('a lab that does not exist is not found, not busy, while another command holds the lock of its name', async (t) => {
+  const h = cliHome(t);
+  // What a concurrent `down nosuch` leaves for a moment: the directory and a lock held by a live process.
+  const dir = path.join(h.home, 'labs', 'nosuch');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: process.pid, command: 'cclab down', startedAt: new Date().toISOString(), hostname: hostname() }) + '\n');
+  for (const args of [['down', 'nosuch'], ['halt', 'nosuch']]) {
+    const r = await h.run(args);
+    t.equal(r.code, 8, `${args[0]}: ${r.stderr.split('\n')[0] ?? ''}`);
+    t.match(r.stderr, 'there is no lab named nosuch');
+  }
+  // With a manifest the lab exists, and the same lock makes it busy.
+  const made = await h.run(['up', 'laptop', '--name', 'held', '--no-wait']);
+  t.equal(made.code, 0, made.stderr);
+  writeFileSync(path.join(h.home, 'labs', 'held', 'lock'), JSON.stringify({ pid: process.pid, command: 'cclab up', startedAt: new Date().toISOString(), hostname: hostname() }) + '\n');
+  const busy = await h.run(['down', 'held']);
+  t.equal(busy.code, 7, 'an existing lab whose lock is held is busy');
+  rmSync(path.join(h.home, 'labs', 'held', 'lock'));
 });
 
 t.test('--json prints exactly one document, also when the command fails after printing its own', async (t) => {
