@@ -8,7 +8,8 @@ import { prepareLab, type LabInputOptions } from './lab-input.js';
 
 export async function run(opts: LabInputOptions & { json: boolean }, ctx: Context, probes?: Probes): Promise<void> {
   const { lab }: { lab: Lab } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.architecture ?? 'laptop' }, ctx);
-  const checks = await runPreflight(lab, probes ?? probesFor(labDeps(ctx), ctx));
+  const deps = labDeps(ctx);
+  const checks = await runPreflight(lab, probes ?? probesFor(deps, ctx), { labDir: deps.store.dir(lab.name) });
   if (opts.json) ctx.io.out(JSON.stringify({ ok: checks.every((c) => c.ok), lab: lab.name, provider: lab.provider, checks }, null, 2) + '\n');
   else {
     ctx.io.out(`Checks for a ${lab.architecture} lab on ${lab.provider} (subnet ${lab.subnet.cidr}, box ${lab.box.name}):\n`);

@@ -6,6 +6,9 @@ import { defaultLab, requireLab, shownState, summariseState, type LifecycleDeps 
 import type { MachineStatus } from '../vagrant/driver.js';
 import type { LabHealth } from '../health/types.js';
 import { labDeps, sshOpener } from './deps.js';
+import { join } from 'node:path';
+import { provisioningFor } from '../render/provision.js';
+import { LAB_KEY_PATH } from '../render/layout.js';
 
 export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
   const entries = await deps.store.entries();
@@ -73,17 +76,26 @@ export async function status(
       { optional: true },
     );
   }
+  // Ignition labs log in with their own key; cloud-config labs with the insecure key their box is built for.
+  const provisioning = provisioningFor(m.lab, 'vagrant');
+  const sshKey = provisioning === 'ignition' ? join(deps.store.dir(m.name), LAB_KEY_PATH) : null;
   if (opts.json) {
     ctx.io.out(
       JSON.stringify(
-        { name: m.name, architecture: m.architecture, state, os: m.os, provider: m.provider, box: m.box, subnet: m.lab.subnet.cidr, docker: m.docker ?? null, machines, lastError: m.lastError ?? null, health: health?.json ?? null },
+        { name: m.name, architecture: m.architecture, state, os: m.os, provider: m.provider, box: m.box, provisioning, sshKey, subnet: m.lab.subnet.cidr, docker: m.docker ?? null, machines, lastError: m.lastError ?? null, health: health?.json ?? null },
         null,
         2,
       ) + '\n',
     );
     return;
   }
-  const out = [`Lab ${m.name}: ${m.architecture}, ${state} (${m.os} ${m.lab.channel}, ${m.provider}, box ${m.box}, subnet ${m.lab.subnet.cidr})`, ''];
+  const out = [
+    `Lab ${m.name}: ${m.architecture}, ${state} (${m.os} ${m.lab.channel}, ${m.provider}, box ${m.box}, subnet ${m.lab.subnet.cidr})`,
+    sshKey !== null
+      ? `Provisioned with Ignition (QEMU fw_cfg); SSH as core with the lab’s own key ${sshKey}`
+      : 'Provisioned with cloud-config; SSH with Vagrant’s insecure key, which the box is built for',
+    '',
+  ];
   out.push(formatTable([['MACHINE', 'ROLE', 'ADDRESS', 'ETCD', 'STATE'], ...machines.map((x) => [x.name, x.role, x.ip, x.etcd, x.state])]).trimEnd());
   if (m.docker) out.push('', `Docker API: ${m.docker.endpoint} (eval $(cclab docker-env ${m.name}))`);
   if (m.lastError) out.push('', `Last error (${m.lastError.at}): ${m.lastError.message.split('\n')[0]}`);

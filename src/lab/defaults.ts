@@ -9,7 +9,7 @@ import { LAB_NAME } from './options.js';
 import type { ResolveInput } from './resolve.js';
 import type { LabSpec } from './schema.js';
 import { providerRecord } from '../providers/index.js';
-import { PROVIDERS, type Box, type FleetSource, type OsName, type Provider, type RebootStrategy } from './types.js';
+import { PROVIDERS, type Box, type FleetSource, type OsName, type Provider, type Provisioning, type RebootStrategy } from './types.js';
 
 export const DEFAULT_FLEET_URL = 'https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz';
 /**
@@ -41,6 +41,11 @@ export interface LabValues {
   /** The file's fleet metadata then the flags', as text, in order. */
   metadata: [string, string][];
   box: Box;
+  /**
+   * The format asked for, or the one Flatcar's own image on this provider takes when the lab uses
+   * it (Ignition on libvirt); undefined: the render target's default (src/render/provision.ts).
+   */
+  provisioning: Provisioning | undefined;
   fleet: FleetSource;
   sshKeys: { source: string; content: string; flag?: string }[];
   managementNetwork: string;
@@ -90,6 +95,11 @@ export function withDefaults(input: ResolveInput): LabValues {
     if (json) boxUrl = `https://${channel}.release.flatcar-linux.net/amd64-usr/current/${json}`;
   }
 
+  // Flatcar's own image (no box named) is provisioned the way it can be on this provider.
+  const ownFlatcarImage = os === 'flatcar' && givenBox.name === undefined && givenBox.url === undefined;
+  const flatcarProvisioning = providerRecord(provider).flatcarProvisioning;
+  const provisioning = spec.provisioning ?? (ownFlatcarImage && flatcarProvisioning === 'ignition' ? 'ignition' : undefined);
+
   const fleet = spec.fleet ?? {};
   const libvirt = spec.libvirt ?? {};
   const managementNetwork = libvirt.managementNetwork ?? DEFAULT_MANAGEMENT_NETWORK;
@@ -108,6 +118,7 @@ export function withDefaults(input: ResolveInput): LabValues {
     macs: Object.entries(spec.macs ?? {}),
     etcdImageTag: spec.etcd?.version === undefined ? DEFAULT_ETCD_IMAGE_TAG : spec.etcd.version.startsWith('v') ? spec.etcd.version : `v${spec.etcd.version}`,
     box: { name: givenBox.name ?? `${os}-${channel}`, url: boxUrl, version: givenBox.version },
+    provisioning,
     fleet: { url: fleet.url ?? DEFAULT_FLEET_URL, sha256: fleet.sha256, localFile: fleet.localFile },
     sshKeys: input.sshKeys ?? [],
     managementNetwork,

@@ -220,9 +220,8 @@ export const LAB_OPTIONS = [
     flag: { name: 'box-url', type: 'string', describe: 'Box metadata URL' },
     rule: (v, r) => {
       if (v.spec.box?.url !== undefined) checkUrl('box.url', v.spec.box.url, ['http:', 'https:', 'file:'], r);
-      else if (v.spec.box?.name === undefined && v.os === 'flatcar' && v.box.url === undefined) {
-        r.bad('box', `Flatcar publishes no ${v.provider} box; pass --box with a ${v.provider} box you have (see \`vagrant box list\`)`);
-      }
+      // Flatcar's box comes from its release server (VirtualBox, Parallels) or, on libvirt, from
+      // `cclab box add`, which preflight names when the box is missing.
       // Legacy CoreOS boxes were deleted from the release servers in 2020: only a box already added
       // under its name can be used, so there is no URL to fall back on (preflight says so).
     },

@@ -132,7 +132,7 @@ function buildLab(v: LabValues): Lab {
     os,
     channel,
     provider: v.provider,
-    provisioning: spec.provisioning,
+    provisioning: v.provisioning,
     box: v.box,
     memory: v.memory,
     cpus: v.cpus,

@@ -7,6 +7,9 @@ import { interfaceNetwork, overlaps, parseCidr, type Cidr } from '../lab/net.js'
 import { providerRecord } from '../providers/index.js';
 import type { HostInterface, PreflightCheck } from '../providers/types.js';
 import { compareVersion } from '../vagrant/parse.js';
+import { blockingSteps, type Identity, type PathStep } from '../providers/qemu-access.js';
+import { provisioningFor } from '../render/provision.js';
+import { IGNITION_DIR } from '../render/layout.js';
 
 export const MIN_VAGRANT = { major: 2, minor: 2, patch: 5 } as const;
 
@@ -22,6 +25,11 @@ export interface Probes {
   interfaces(): Promise<HostInterface[]>;
   /** Whether 127.0.0.1:port can be bound now. */
   portFree(port: number): Promise<boolean>;
+  /**
+   * Who opens a file QEMU is given (fw_cfg) and the existing directories down to `path`, or why
+   * that need not be checked (a session daemon runs QEMU as the user; libvirt is not installed).
+   */
+  qemuFileAccess?(path: string): Promise<{ who: Identity; chain: PathStep[] } | { skip: string }>;
 }
 
 /**
@@ -44,6 +52,7 @@ export function memoProbes(probes: Probes): Probes {
     boxes: () => once('boxes', () => probes.boxes()),
     vboxNetworksConf: () => once('vbox', () => probes.vboxNetworksConf()),
     interfaces: () => once('interfaces', () => probes.interfaces()),
+    ...(probes.qemuFileAccess && { qemuFileAccess: (path: string) => probes.qemuFileAccess!(path) }),
     // A port's state can change between two looks: always look again.
     portFree: (port) => probes.portFree(port),
   };
@@ -52,6 +61,8 @@ export function memoProbes(probes: Probes): Probes {
 export interface PreflightOptions {
   /** Machines already created (resume): their ports and networks are theirs already. */
   existing?: boolean;
+  /** The lab's directory (where its Ignition files will be). */
+  labDir?: string;
 }
 
 /** The release numbers in what the probe reported ("2.3.4"), or undefined when it holds none. */
@@ -142,11 +153,19 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
     }
   }
 
+  // Ignition through fw_cfg: QEMU itself opens the lab's config files.
+  if (record.qemuOpensIgnition && opts.labDir !== undefined && probes.qemuFileAccess && provisioningFor(lab, 'vagrant') === 'ignition') {
+    checks.push(await ignitionAccessCheck(`${opts.labDir}/${IGNITION_DIR}`, probes.qemuFileAccess));
+  }
+
   // Box
   if (boxes.status === 'rejected') {
     checks.push({ check: `box ${lab.box.name}`, ok: false, message: `cannot list boxes: ${(boxes.reason as Error).message}`, fix: 'run `vagrant box list` to see what is wrong' });
   } else {
     const have = boxes.value.some((b) => b.name === lab.box.name && b.provider === lab.provider);
+    // Flatcar's own image where Flatcar publishes no box for the provider: cclab packs it.
+    const ownImage = lab.os === 'flatcar' && lab.box.name === `flatcar-${lab.channel}` && lab.box.url === undefined;
+    const flatcarBoxAdd = ownImage ? record.addFlatcarBox?.(lab.channel) : undefined;
     if (have) checks.push({ check: `box ${lab.box.name}`, ok: true, message: `installed for ${lab.provider}` });
     else if (lab.box.url) checks.push({ check: `box ${lab.box.name}`, ok: true, note: true, message: `not installed yet: Vagrant will add it from ${lab.box.url}` });
     else {
@@ -155,9 +174,32 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
         ok: false,
         message: `box ${lab.box.name} is not installed for ${lab.provider} and there is no URL to add it from` +
           (lab.os === 'coreos' ? ' (CoreOS boxes were deleted from the release servers in 2020)' : ''),
-        fix: `add it: vagrant box add ${lab.box.name} <file-or-url> --provider ${lab.provider}, or pass --box-url`,
+        fix: flatcarBoxAdd !== undefined
+          ? `add Flatcar’s ${lab.channel} image as this box: ${flatcarBoxAdd} (or pass --box with a ${lab.provider} box you have)`
+          : `add it: vagrant box add ${lab.box.name} <file-or-url> --provider ${lab.provider}, or pass --box-url`,
       });
     }
   }
   return checks;
+}
+
+/** Can QEMU's user reach the lab's Ignition directory? (Its files are written 0644 by cclab.) */
+async function ignitionAccessCheck(dir: string, probe: NonNullable<Probes['qemuFileAccess']>): Promise<PreflightCheck> {
+  const check = 'QEMU can read the Ignition files';
+  let found;
+  try {
+    found = await probe(dir);
+  } catch (e) {
+    return { check, ok: true, note: true, message: `not checked: ${(e as Error).message}` };
+  }
+  if ('skip' in found) return { check, ok: true, message: found.skip };
+  const blocked = blockingSteps(found.chain, found.who);
+  if (blocked.length === 0) return { check, ok: true, message: `${found.who.name} (QEMU’s user) can reach ${dir}` };
+  const dirs = blocked.map((s) => s.path);
+  return {
+    check,
+    ok: false,
+    message: `libvirt runs QEMU as ${found.who.name}, which cannot enter ${dirs.join(', ')} (on the way to ${dir}), so QEMU could not open the machines’ Ignition configs`,
+    fix: `let it through: setfacl -m u:${found.who.name}:x ${dirs.join(' ')} (needs the acl package), or set CCLAB_HOME to a directory ${found.who.name} can reach (e.g. one under /var/lib)`,
+  };
 }

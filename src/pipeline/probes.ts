@@ -1,6 +1,8 @@
 /** The real preflight probes: the Vagrant driver, provider tools, host interfaces, ports, files. */
 import { execa } from 'execa';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { blockingSteps, isSessionUri, qemuConfUser, type AclEntry, type Identity, type PathStep } from '../providers/qemu-access.js';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { PreflightError } from '../errors.js';
@@ -66,6 +68,46 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       }
       return out;
     },
+    async qemuFileAccess(path: string) {
+      const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
+      if (isSessionUri(uri)) return { skip: `${uri} runs QEMU as you` };
+      const conf = qemuConfUser(await readFile('/etc/libvirt/qemu.conf', 'utf8').catch(() => undefined));
+      // The build's default user: libvirt-qemu (Debian, Ubuntu), qemu (Fedora, Arch).
+      const candidates = conf.user !== undefined ? [conf.user] : ['libvirt-qemu', 'qemu'];
+      let who: Identity | undefined;
+      for (const name of candidates) {
+        const uid = await run('id', ['-u', name], env).catch(() => undefined);
+        if (uid === undefined) continue;
+        const gids = (await run('id', ['-G', name], env)).trim().split(/\s+/).map(Number);
+        if (conf.group !== undefined) {
+          const g = await run('getent', ['group', conf.group], env).catch(() => '');
+          const gid = Number(g.split(':')[2]);
+          if (Number.isInteger(gid)) gids.push(gid);
+        }
+        who = { name, uid: Number(uid.trim()), gids };
+        break;
+      }
+      if (who === undefined) return { skip: `no QEMU user (${candidates.join(', ')}) on this host` };
+      const chain: PathStep[] = [];
+      let p = path;
+      const paths: string[] = [];
+      for (;;) {
+        paths.unshift(p);
+        if (p === dirname(p)) break;
+        p = dirname(p);
+      }
+      for (const step of paths) {
+        const st = await stat(step).catch(() => undefined);
+        if (st === undefined) break; // not made yet: cclab makes it 0755
+        chain.push({ path: step, uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 });
+      }
+      // ACLs only matter where the mode bits say no: ask getfacl (when installed) about those.
+      for (const step of blockingSteps(chain, who)) {
+        const out = await run('getfacl', ['-n', '-p', '--absolute-names', '--', step.path], env).catch(() => undefined);
+        if (out !== undefined) step.acl = parseAcl(out);
+      }
+      return { who, chain };
+    },
     portFree(port: number) {
       return new Promise((resolve) => {
         const server = createServer();
@@ -74,4 +116,17 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       });
     },
   };
+}
+
+/** getfacl -n output → its named user/group entries and mask (`user:64055:--x`, `mask::r-x`). */
+export function parseAcl(text: string): AclEntry[] {
+  const out: AclEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(user|group|mask):(\d*):([r-][w-][x-])/.exec(line.trim());
+    if (!m) continue;
+    const perms = (m[3]![0] === 'r' ? 4 : 0) | (m[3]![1] === 'w' ? 2 : 0) | (m[3]![2] === 'x' ? 1 : 0);
+    if (m[1] === 'mask') out.push({ kind: 'mask', perms });
+    else if (m[2] !== '') out.push({ kind: m[1] as 'user' | 'group', id: Number(m[2]), perms });
+  }
+  return out;
 }

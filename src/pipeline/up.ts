@@ -7,7 +7,10 @@
 import { orderly, type Context } from '../context.js';
 import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
-import { USER_DATA_DIR } from '../render/layout.js';
+import { IGNITION_DIR, USER_DATA_DIR } from '../render/layout.js';
+import { ensureLabKey, type LabKeyMaker } from '../home/lab-key.js';
+import { provisioningFor } from '../render/provision.js';
+import { readFileSync } from 'node:fs';
 import type { LabHealth } from '../health/types.js';
 import { ARCHITECTURE_RULES } from '../lab/architectures.js';
 import { LAB_OPTIONS, type LabOption } from '../lab/options.js';
@@ -41,6 +44,8 @@ export interface UpDeps {
   health: (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }) => Promise<LabHealth>;
   version: string;
   now?: () => Date;
+  /** Makes or finds the lab's own SSH key pair (Ignition labs); default: ssh-keygen in the lab directory. */
+  labKey?: LabKeyMaker;
 }
 
 /**
@@ -218,7 +223,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       const running = new Set(states.filter((s) => s.state === 'running').map((s) => s.name));
 
       // Preflight, before any live rendering starts.
-      const checks = await runPreflight(lab, deps.probes, { existing: created.size > 0 });
+      const checks = await runPreflight(lab, deps.probes, { existing: created.size > 0, labDir: dir });
       printPreflight(checks, ctx);
       const failed = checks.filter((c) => !c.ok);
       if (failed.length > 0) throw new PreflightError(failed.map((c) => ({ check: c.check, message: c.message, fix: c.fix ?? '' })));
@@ -244,10 +249,14 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       manifest = current;
       await deps.store.write(current);
       await releasePlacement();
-      const files = planLab(lab, { target: 'vagrant', version: deps.version }).files;
+      // Ignition gives user core the lab's own key (made once, kept with the lab).
+      const labPublicKey = provisioningFor(lab, 'vagrant') === 'ignition' ? await (deps.labKey ?? ensureLabKey)(dir, `cclab lab ${name}`) : undefined;
+      const files = planLab(lab, { target: 'vagrant', version: deps.version, labPublicKey, readFleetd: (path) => readFileSync(path) }).files;
       for (const f of files) await deps.store.writeFile(name, f.path, f.content);
       // A lab recreated with fewer machines must not keep the old machines' configs.
-      for (const stale of await deps.store.prune(name, USER_DATA_DIR, files.map((f) => f.path))) ctx.io.err(`Removed ${stale} (no such machine now).\n`);
+      for (const d of [USER_DATA_DIR, IGNITION_DIR]) {
+        for (const stale of await deps.store.prune(name, d, files.map((f) => f.path))) ctx.io.err(`Removed ${stale} (no such machine now).\n`);
+      }
 
       const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));
       try {

@@ -12,10 +12,14 @@ export const libvirt: ProviderRecord = {
   // vagrant-libvirt 0.11: each forward is an `ssh -L` that exits if the host port is taken, and
   // `vagrant up` is never told.
   movesTakenPorts: false,
-  configDelivery: 'uploaded by a Vagrant file provisioner to /var/lib/flatcar-vagrant/vagrantfile-user-data (coreos-vagrant on CoreOS), applied by the box',
-  ignitionUnsupported: 'cclab does not boot Flatcar’s QEMU image with Ignition yet',
-  // Flatcar publishes no libvirt box (only a QEMU image).
+  configDelivery:
+    'Ignition through QEMU’s fw_cfg (opt/org.flatcar-linux/config) for Flatcar’s image; with a box of your own, cloud-config uploaded by a Vagrant file provisioner to /var/lib/flatcar-vagrant/vagrantfile-user-data (coreos-vagrant on CoreOS)',
+  ignitionUnsupported: undefined,
+  // Flatcar publishes no libvirt box, only a QEMU image: `cclab box add` packs it as one.
   flatcarBoxJson: undefined,
+  addFlatcarBox: (channel) => `cclab box add --channel ${channel}`,
+  qemuOpensIgnition: true,
+  flatcarProvisioning: 'ignition',
   async usable(tools) {
     const found = (await tools.plugins()).find((p) => p.name === PLUGIN);
     if (!found) return { ok: false, detail: `the Vagrant plugin ${PLUGIN} is not installed` };

@@ -12,6 +12,9 @@ export const parallels: ProviderRecord = {
   configDelivery: 'uploaded by a Vagrant file provisioner to /var/lib/flatcar-vagrant/vagrantfile-user-data (coreos-vagrant on CoreOS), applied by the box',
   ignitionUnsupported: 'Flatcar’s parallels box takes Ignition only through a guest property limited to 1024 bytes, too small for a lab machine’s config',
   flatcarBoxJson: 'flatcar_production_vagrant_parallels.json',
+  addFlatcarBox: undefined,
+  qemuOpensIgnition: false,
+  flatcarProvisioning: 'cloud-config',
   async usable(tools) {
     const found = (await tools.plugins()).find((p) => p.name === PLUGIN);
     if (!found) return { ok: false, detail: `the Vagrant plugin ${PLUGIN} is not installed` };

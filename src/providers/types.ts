@@ -4,7 +4,7 @@
  * to PROVIDERS in src/lab/types.ts; nothing else branches on the provider's name.
  */
 import type { Cidr } from '../lab/net.js';
-import type { Lab, Provider } from '../lab/types.js';
+import type { Lab, Provider, Provisioning } from '../lab/types.js';
 
 /** One line of preflight: what was found and, when it failed, how to fix it. */
 export interface PreflightCheck {
@@ -62,6 +62,19 @@ export interface ProviderRecord {
   ignitionUnsupported: string | undefined;
   /** Box source: the file of Flatcar's Vagrant box JSON under a release's directory, if Flatcar publishes one. */
   flatcarBoxJson: string | undefined;
+  /**
+   * The command that adds Flatcar's box for this provider when Flatcar publishes none (libvirt:
+   * `cclab box add` packs Flatcar's QEMU image); undefined where Vagrant adds it from the box JSON.
+   */
+  addFlatcarBox: ((channel: string) => string) | undefined;
+  /**
+   * How Flatcar's own image for this provider is provisioned: cloud-config where its Vagrant box
+   * has Flatcar's Vagrant OEM (VirtualBox, Parallels), Ignition where the image has none (libvirt's
+   * QEMU image reads Ignition from fw_cfg). A box the user names keeps cloud-config unless asked.
+   */
+  flatcarProvisioning: Provisioning;
+  /** Whether QEMU opens each machine's Ignition file itself (fw_cfg): preflight checks it can. */
+  qemuOpensIgnition: boolean;
   /** Preflight: can the provider run here? */
   usable(tools: ProviderTools): Promise<{ ok: boolean; detail: string }>;
   /** Preflight: what to do when it cannot. */

@@ -30,6 +30,9 @@ export const virtualbox: ProviderRecord = {
   configDelivery: 'uploaded by a Vagrant file provisioner to /var/lib/flatcar-vagrant/vagrantfile-user-data (coreos-vagrant on CoreOS), applied by the box',
   ignitionUnsupported: 'Flatcar’s virtualbox box takes Ignition only through a guest property limited to 1024 bytes, too small for a lab machine’s config',
   flatcarBoxJson: 'flatcar_production_vagrant.json',
+  addFlatcarBox: undefined,
+  qemuOpensIgnition: false,
+  flatcarProvisioning: 'cloud-config',
   async usable(tools) {
     const out = await tools.run('VBoxManage', ['--version']);
     return { ok: true, detail: `VirtualBox ${out.trim()}` };

@@ -26,6 +26,8 @@ export interface IgnitionFile {
 export interface IgnitionExtras {
   /** The local fleetd, gzip-compressed. */
   fleetdGzip?: Uint8Array | undefined;
+  /** The lab's own public key (OpenSSH one-line form), given to user core besides the lab's sshKeys. */
+  labPublicKey?: string | undefined;
 }
 
 export interface IgnitionUnit {
@@ -65,6 +67,13 @@ function file(path: string, mode: number, contents: string): IgnitionFile {
   return { path, mode, overwrite: true, contents: { source: dataUrl(contents) } };
 }
 
+/** An OpenSSH public key line (`type base64 [comment]`), one line: a guard on the key cclab made. */
+function checkPublicKey(key: string): string {
+  const k = key.trim();
+  if (!/^[a-z0-9@.-]+ [A-Za-z0-9+/]+=* ?[^\r\n]*$/.test(k)) throw new TypeError('the lab’s public key is not one OpenSSH public key line');
+  return k;
+}
+
 /** The network file's name: systemd-networkd reads /etc/systemd/network/*.network in name order. */
 export const NETWORK_FILE = '/etc/systemd/network/00-cclab.network';
 
@@ -74,10 +83,10 @@ export function ignitionOf(p: MachineProvision, extras: IgnitionExtras = {}): Ig
     throw new TypeError('legacy CoreOS sections (etcd2, fleet) have no Ignition form: legacy CoreOS is provisioned with cloud-config');
   }
   const files: IgnitionFile[] = [file('/etc/hostname', 0o644, `${p.hostname}\n`)];
-  if (p.configureNetwork) {
-    // Matched by MAC where it is the NIC's, else by the guide's eth0 (Flatcar keeps kernel names).
-    files.push(file(NETWORK_FILE, 0o644, p.network.macKnown ? networkFileByMac(p.network) : networkUnit(p.network)));
-  }
+  // Ignition always configures the lab network: on real machines nothing else does, and on Vagrant
+  // (libvirt) the image has no Vagrant OEM, so the NIC is left to the config (auto_config: false).
+  // Matched by MAC where it is the NIC's, else by the guide's eth0 (Flatcar keeps kernel names).
+  files.push(file(NETWORK_FILE, 0o644, p.network.macKnown ? networkFileByMac(p.network) : networkUnit(p.network)));
   for (const f of p.files) files.push(file(f.path, f.mode, f.contents));
   // A local fleetd reaches a Vagrant machine by upload; a real machine gets it inside its config.
   if (p.units.some((u) => u.name === 'fleet.service') && p.fleetdLocal) {
@@ -90,6 +99,8 @@ export function ignitionOf(p: MachineProvision, extras: IgnitionExtras = {}): Ig
     });
   }
   if (p.update) files.push(file('/etc/flatcar/update.conf', 0o644, updateConf(p.update)));
+
+  const keys = [...(extras.labPublicKey === undefined ? [] : [checkPublicKey(extras.labPublicKey)]), ...p.sshAuthorizedKeys];
 
   const units: IgnitionUnit[] = [];
   for (const u of p.units) {
@@ -109,7 +120,7 @@ export function ignitionOf(p: MachineProvision, extras: IgnitionExtras = {}): Ig
 
   return {
     ignition: { version: IGNITION_VERSION },
-    passwd: { users: [{ name: 'core', ...(p.sshAuthorizedKeys.length > 0 && { sshAuthorizedKeys: [...p.sshAuthorizedKeys] }) }] },
+    passwd: { users: [{ name: 'core', ...(keys.length > 0 && { sshAuthorizedKeys: keys }) }] },
     storage: { files },
     systemd: { units },
   };

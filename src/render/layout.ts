@@ -15,3 +15,6 @@ export const IGNITION_DIR = 'ignition';
 
 /** A machine's Ignition config, relative to the output directory. */
 export const ignitionPath = (machine: string): string => `${IGNITION_DIR}/${machine}.ign`;
+
+/** The lab's own SSH key pair (private key; the public key beside it with `.pub`), for Ignition labs. */
+export const LAB_KEY_PATH = 'ssh/id_ed25519';

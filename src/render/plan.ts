@@ -36,14 +36,19 @@ export interface PlanOptions {
    * download it).
    */
   readFleetd?: ((path: string) => Uint8Array) | undefined;
+  /**
+   * The public half of the lab's own SSH key (`ssh/id_ed25519.pub` beside the files), given to user
+   * core by every Ignition config: needed whenever the lab is provisioned with Ignition.
+   */
+  labPublicKey?: string | undefined;
 }
 
-export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
+/**
+ * What planLab refuses before it writes anything (a combination that cannot boot, matchbox without
+ * its URL or the machines' MACs): callers with side effects to do first (the lab's key) ask here.
+ */
+export function checkPlan(lab: Lab, opts: Pick<PlanOptions, 'target' | 'matchboxUrl'>): Provisioning {
   const provisioning = provisioningFor(lab, opts.target);
-  const files: PlannedFile[] = [];
-  if (opts.target === 'vagrant') {
-    files.push({ path: 'Vagrantfile', kind: 'vagrantfile', content: renderVagrantfile(lab, { version: opts.version }) });
-  }
   if (opts.target === 'matchbox') {
     if (opts.matchboxUrl === undefined) {
       throw new UsageError('--target matchbox needs --matchbox-url: the address machines reach matchbox’s HTTP endpoint at', {
@@ -57,10 +62,23 @@ export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
       });
     }
   }
-  let extras: IgnitionExtras = {};
-  if (provisioning === 'ignition' && lab.fleet.localFile !== undefined && lab.machines.some((m) => m.fleet)) {
-    if (opts.readFleetd === undefined) throw new TypeError(`planLab: the contents of ${lab.fleet.localFile} are needed for Ignition`);
-    extras = { fleetdGzip: gzipSync(opts.readFleetd(lab.fleet.localFile), { level: 9 }) };
+  return provisioning;
+}
+
+export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
+  const provisioning = checkPlan(lab, opts);
+  const files: PlannedFile[] = [];
+  if (opts.target === 'vagrant') {
+    files.push({ path: 'Vagrantfile', kind: 'vagrantfile', content: renderVagrantfile(lab, { version: opts.version, ignition: provisioning === 'ignition' }) });
+  }
+  const extras: IgnitionExtras = {};
+  if (provisioning === 'ignition') {
+    if (opts.labPublicKey === undefined) throw new TypeError('planLab: the lab’s own public key is needed for Ignition');
+    extras.labPublicKey = opts.labPublicKey;
+    if (lab.fleet.localFile !== undefined && lab.machines.some((m) => m.fleet)) {
+      if (opts.readFleetd === undefined) throw new TypeError(`planLab: the contents of ${lab.fleet.localFile} are needed for Ignition`);
+      extras.fleetdGzip = gzipSync(opts.readFleetd(lab.fleet.localFile), { level: 9 });
+    }
   }
   for (const m of lab.machines) files.push(...machineFiles(lab, m, provisioning, opts, extras));
   return { target: opts.target, provisioning, files };

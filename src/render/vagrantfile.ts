@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { Lab } from '../lab/types.js';
-import { userDataPath } from './layout.js';
+import { ignitionPath, LAB_KEY_PATH, userDataPath } from './layout.js';
 import { rubyLiteral } from './ruby.js';
 
 export const VAGRANTFILE_TEMPLATE = fileURLToPath(new URL('../../Vagrantfile.hbs', import.meta.url));
@@ -54,6 +54,8 @@ export function provisionScript(lab: Lab, uploadsFleetd: boolean): string {
 
 export interface VagrantfileOptions {
   version: string;
+  /** The lab is provisioned with Ignition through fw_cfg (libvirt): Vagrant only boots the machines. */
+  ignition?: boolean;
 }
 
 export function renderVagrantfile(lab: Lab, opts: VagrantfileOptions): string {
@@ -73,6 +75,11 @@ export interface VagrantfileData {
   };
   /** The cclab version named in the header comment. */
   version: string;
+  /**
+   * Ignition labs: the lab's own private key (relative to the Vagrantfile) for user core; false
+   * for cloud-config labs (Vagrant's insecure key, which the boxes are built for).
+   */
+  ignition: { privateKey: string } | false;
   /** Absolute path of a local fleetd uploaded to every machine, or false. */
   fleetd: string | false;
   /** The shell line each machine's shell provisioner runs. */
@@ -84,10 +91,15 @@ export interface VagrantfileData {
   machines: {
     name: string;
     ip: string;
+    /** The lab NIC's MAC (aa:bb:…), and VirtualBox's form of it (12 hex digits). */
+    mac: string;
+    macDigits: string;
     vmName: string;
     dockerHostPort: number | false;
-    /** The machine's config, relative to the Vagrantfile. */
+    /** The machine's cloud-config, relative to the Vagrantfile. */
     userData: string;
+    /** The machine's Ignition config (relative to the Vagrantfile), passed through fw_cfg; false for cloud-config. */
+    ignitionFile: string | false;
   }[];
 }
 
@@ -111,7 +123,9 @@ export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): Vagrantfile
       docker: lab.docker,
     },
     version: opts.version,
-    fleetd: fleetd ?? false,
+    ignition: opts.ignition === true ? { privateKey: LAB_KEY_PATH } : false,
+    // Ignition carries a local fleetd inside each config: nothing to upload.
+    fleetd: (opts.ignition !== true && fleetd) || false,
     provisionScript: provisionScript(lab, fleetd !== undefined),
     libvirtCpu: cpuMode ? { mode: cpuMode, model: cpuModel ?? false } : false,
     libvirtNetworkName: `cclab-${lab.name}`,
@@ -125,6 +139,7 @@ export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): Vagrantfile
       vmName: `${lab.name}-${m.name}`,
       dockerHostPort: m.dockerHostPort ?? false,
       userData: userDataPath(m.name),
+      ignitionFile: opts.ignition === true ? ignitionPath(m.name) : false,
     })),
   };
 }

@@ -2,7 +2,7 @@
  * What a new user does first: build cclab, render the dev lab with three workers, check the
  * cloud-configs. Real processes, real files, real exit codes.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ensureBuilt } from '../helpers/cli.js';
@@ -65,8 +65,21 @@ t.test('the CLI refuses bad labs with the documented exit codes', async (t) => {
     cwd: dir,
     env: { ...userEnv(), VAGRANT_DEFAULT_PROVIDER: 'libvirt' },
   });
-  t.equal(provider.code, 3, 'VAGRANT_DEFAULT_PROVIDER=libvirt without --box: Flatcar has no libvirt box');
-  t.match(provider.stderr, /Flatcar publishes no libvirt box/);
+  t.equal(provider.code, 0, `VAGRANT_DEFAULT_PROVIDER=libvirt: Flatcar's QEMU image with Ignition: ${provider.stderr}`);
+  t.match(provider.stdout, /Rendered lab dev .* for libvirt as Ignition/);
+  t.match(provider.stdout, /p\/ssh\/id_ed25519 {2}\(the lab’s own SSH key/);
+  const key = statSync(join(dir, 'p', 'ssh', 'id_ed25519'));
+  t.equal(key.mode & 0o777, 0o600, 'the private key is 0600');
+  t.equal(statSync(join(dir, 'p', 'ssh')).mode & 0o777, 0o700, 'in a 0700 directory');
+  const pub = readFileSync(join(dir, 'p', 'ssh', 'id_ed25519.pub'), 'utf8').trim();
+  const ign = JSON.parse(readFileSync(join(dir, 'p', 'ignition', 'etcd-01.ign'), 'utf8')) as { passwd: { users: { sshAuthorizedKeys: string[] }[] } };
+  t.same(ign.passwd.users[0]!.sshAuthorizedKeys, [pub], 'user core gets the lab’s key, not Vagrant’s insecure key');
+  const again = await run(process.execPath, [CLI, 'render', 'dev', '--out', join(dir, 'p')], { cwd: dir, env: { ...userEnv(), VAGRANT_DEFAULT_PROVIDER: 'libvirt' } });
+  t.equal(again.code, 0);
+  t.equal(readFileSync(join(dir, 'p', 'ssh', 'id_ed25519.pub'), 'utf8').trim(), pub, 'rendered again: the same key (machines made with it stay reachable)');
+  const vf = readFileSync(join(dir, 'p', 'Vagrantfile'), 'utf8');
+  t.match(vf, 'lv.qemuargs value: "name=opt/org.flatcar-linux/config,file=" + File.expand_path("ignition/etcd-01.ign", __dir__)');
+  t.notMatch(vf, /m\.vm\.provision/, 'no Vagrant provisioners: Ignition does it all');
 });
 
 t.test('render --target bare-metal from the command line', async (t) => {
@@ -88,7 +101,7 @@ t.test('render --target bare-metal and matchbox as Ignition, checked by cclab va
   const bm = await cclab(['render', 'dev', '--target', 'bare-metal', '--out', 'bm'], dir);
   t.equal(bm.code, 0, { stderr: bm.stderr });
   t.match(bm.stdout, /for bare metal as Ignition into bm\//);
-  t.same(readdirSync(join(dir, 'bm')), ['ignition']);
+  t.same(readdirSync(join(dir, 'bm')).sort(), ['ignition', 'ssh'], 'the configs and the lab’s own key');
   const ign = readdirSync(join(dir, 'bm/ignition')).sort();
   t.same(ign, ['etcd-01.ign', 'worker-01.ign', 'worker-02.ign']);
   const haveIv = (await run('sh', ['-c', 'command -v ignition-validate'])).code === 0;
@@ -101,7 +114,7 @@ t.test('render --target bare-metal and matchbox as Ignition, checked by cclab va
   t.match(noMacs.stderr, /these machines have none: etcd-01, worker-01, worker-02/);
   const mb = await cclab(['render', 'dev', '--target', 'matchbox', '--macs', 'macs.txt', '--matchbox-url', 'http://mb:8080/', '--out', 'mb'], dir);
   t.equal(mb.code, 0, { stderr: mb.stderr });
-  t.same(readdirSync(join(dir, 'mb')).sort(), ['groups', 'ignition', 'profiles']);
+  t.same(readdirSync(join(dir, 'mb')).sort(), ['groups', 'ignition', 'profiles', 'ssh']);
   const group = JSON.parse(readFileSync(join(dir, 'mb/groups/worker-02.json'), 'utf8')) as { profile: string; selector: { mac: string } };
   t.same(group.selector, { mac: '52:54:00:00:00:03' }, 'the MAC from --macs, normalised');
   const profile = JSON.parse(readFileSync(join(dir, `mb/profiles/${group.profile}.json`), 'utf8')) as { ignition_id: string; boot: { args: string[] } };

@@ -39,8 +39,11 @@ export async function builtinLab(arch: Architecture, overrides: LabOverrides = {
 
 export const TEST_VERSION = '0.0.0-test';
 
+/** The public half of a lab key made by ssh-keygen for these tests (what `up` and `render` would make). */
+export const TEST_LAB_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test';
+
 export function plan(lab: Lab, target: Target = 'vagrant', matchboxUrl?: string): RenderPlan {
-  return planLab(lab, { target, version: TEST_VERSION, matchboxUrl, readFleetd: (path) => readFileSync(path) });
+  return planLab(lab, { target, version: TEST_VERSION, matchboxUrl, readFleetd: (path) => readFileSync(path), labPublicKey: TEST_LAB_KEY });
 }
 
 /* ---------------------------------------------------------------- Ignition read back */

@@ -364,13 +364,18 @@ t.test('provider: flag, else VAGRANT_DEFAULT_PROVIDER, else virtualbox; an unkno
   t.equal((await resolveBuiltin('dev', { provider: 'virtualbox' }, { defaultProvider: 'vmware_desktop' })).lab.provider, 'virtualbox', 'not consulted when --provider is given');
 });
 
-t.test('Flatcar has no libvirt box: --box is required there', async (t) => {
+t.test('Flatcar on libvirt: its QEMU image as the box cclab adds, provisioned with Ignition; a named box keeps cloud-config', async (t) => {
   for (const extra of [{ overrides: { provider: 'libvirt' as const }, env: undefined }, { overrides: {}, env: 'libvirt' }]) {
-    const e = await refusedBuiltin(t, 'dev', extra.overrides, { defaultProvider: extra.env });
-    t.match(e.problems, [{ path: 'box', message: /Flatcar publishes no libvirt box; pass --box with a libvirt box you have/ }]);
+    const lab = (await resolveBuiltin('dev', extra.overrides, { defaultProvider: extra.env })).lab;
+    t.strictSame(lab.box, { name: 'flatcar-stable', url: undefined, version: undefined }, 'the box `cclab box add` makes, no URL');
+    t.equal(lab.provisioning, 'ignition', 'Flatcar’s image has no Vagrant OEM: Ignition through fw_cfg');
   }
+  t.equal((await resolveBuiltin('dev', { provider: 'libvirt', channel: 'beta' })).lab.box.name, 'flatcar-beta');
+  t.equal((await resolveBuiltin('dev', { provider: 'libvirt', provisioning: 'cloud-config' })).lab.provisioning, 'cloud-config', 'asked for: kept');
+  t.equal((await resolveBuiltin('dev', { provider: 'virtualbox' })).lab.provisioning, undefined, 'VirtualBox: the box’s cloud-config (the target’s default)');
   const withBox = (await resolveBuiltin('dev', { provider: 'libvirt', box: { name: 'my/flatcar-libvirt' } })).lab;
   t.strictSame(withBox.box, { name: 'my/flatcar-libvirt', url: undefined, version: undefined }, 'a named box, no URL guessed');
+  t.equal(withBox.provisioning, undefined, 'a box of the user’s own keeps cloud-config (it may have the Vagrant OEM)');
   const coreos = (await resolveBuiltin('dev', { provider: 'libvirt', os: 'coreos' })).lab;
   t.strictSame(coreos.box, { name: 'coreos-stable', url: undefined, version: undefined }, 'legacy CoreOS: the box must already be added');
 });

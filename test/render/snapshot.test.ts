@@ -27,3 +27,10 @@ t.test('bare metal, production × flatcar, Ignition', async (t) => {
   const lab = await builtinLab('production', { subnet: '10.0.0.0/24', gateway: '10.0.0.1', dns: ['10.0.0.2'], macs });
   for (const f of plan(lab, 'bare-metal').files) t.matchSnapshot(f.content, f.path);
 });
+
+// Flatcar's own image on libvirt: Ignition through fw_cfg, the lab's own key, no Vagrant provisioners.
+t.test('dev × flatcar on libvirt (Ignition through fw_cfg)', async (t) => {
+  const p = plan(await builtinLab('dev', { provider: 'libvirt', workers: 1 }));
+  t.equal(p.provisioning, 'ignition');
+  for (const f of p.files) t.matchSnapshot(f.content, f.path);
+});

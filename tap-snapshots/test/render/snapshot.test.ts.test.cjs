@@ -509,7 +509,10 @@ exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar,
   "passwd": {
     "users": [
       {
-        "name": "core"
+        "name": "core",
+        "sshAuthorizedKeys": [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test"
+        ]
       }
     ]
   },
@@ -596,7 +599,10 @@ exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar,
   "passwd": {
     "users": [
       {
-        "name": "core"
+        "name": "core",
+        "sshAuthorizedKeys": [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test"
+        ]
       }
     ]
   },
@@ -683,7 +689,10 @@ exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar,
   "passwd": {
     "users": [
       {
-        "name": "core"
+        "name": "core",
+        "sshAuthorizedKeys": [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test"
+        ]
       }
     ]
   },
@@ -770,7 +779,10 @@ exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar,
   "passwd": {
     "users": [
       {
-        "name": "core"
+        "name": "core",
+        "sshAuthorizedKeys": [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test"
+        ]
       }
     ]
   },
@@ -866,7 +878,10 @@ exports[`test/render/snapshot.test.ts > TAP > bare metal, production × flatcar,
   "passwd": {
     "users": [
       {
-        "name": "core"
+        "name": "core",
+        "sshAuthorizedKeys": [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test"
+        ]
       }
     ]
   },
@@ -1452,6 +1467,252 @@ Vagrant.configure("2") do |config|
     end
     m.vm.provision :file, source: "user-data/worker-02.yaml", destination: "/tmp/vagrantfile-user-data"
     m.vm.provision :shell, privileged: true, inline: "mkdir -p /var/lib/flatcar-vagrant && mv /tmp/vagrantfile-user-data /var/lib/flatcar-vagrant/vagrantfile-user-data"
+  end
+end
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × flatcar on libvirt (Ignition through fw_cfg) > ignition/etcd-01.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core",
+        "sshAuthorizedKeys": [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test"
+        ]
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,etcd-01%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,W01hdGNoXQpNQUNBZGRyZXNzPTcyOjMxOjZhOmJjOmNjOmEzCgpbTmV0d29ya10KQWRkcmVzcz0xOTIuMTY4LjYyLjEwMS8yNAo="
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=etcd-01\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_ADVERTISE_CLIENT_URLS=http://192.168.62.101:2379\\"\\nEnvironment=\\"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://192.168.62.101:2380\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379,http://0.0.0.0:4001\\"\\nEnvironment=\\"ETCD_LISTEN_PEER_URLS=http://192.168.62.101:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=etcd-01=http://192.168.62.101:2380\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_STATE=new\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER_TOKEN=cclab-dev\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=192.168.62.101\\"\\nEnvironment=\\"FLEET_METADATA=role=etcd\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × flatcar on libvirt (Ignition through fw_cfg) > ignition/worker-01.ign 1`] = `
+{
+  "ignition": {
+    "version": "3.3.0"
+  },
+  "passwd": {
+    "users": [
+      {
+        "name": "core",
+        "sshAuthorizedKeys": [
+          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test"
+        ]
+      }
+    ]
+  },
+  "storage": {
+    "files": [
+      {
+        "path": "/etc/hostname",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:,worker-01%0A"
+        }
+      },
+      {
+        "path": "/etc/systemd/network/00-cclab.network",
+        "mode": 420,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,W01hdGNoXQpNQUNBZGRyZXNzPTcyOjU3OmY3OjYzOmY2OjI1CgpbTmV0d29ya10KQWRkcmVzcz0xOTIuMTY4LjYyLjEwMi8yNAo="
+        }
+      },
+      {
+        "path": "/opt/cclab/install-fleetd.sh",
+        "mode": 493,
+        "overwrite": true,
+        "contents": {
+          "source": "data:;base64,IyEvYmluL2Jhc2gKIyBJbnN0YWxscyBmbGVldGQgYW5kIGZsZWV0Y3RsIGludG8gL29wdC9iaW4gZnJvbSB0aGUgcmVsZWFzZSB0YXJiYWxsIG5hbWVkIGJ5IEZMRUVUX1VSTCwKIyBjaGVja2luZyBGTEVFVF9TSEEyNTYgd2hlbiBpdCBpcyBzZXQuIFJ1biBvbmNlIGJ5IGZsZWV0LWluc3RhbGwuc2VydmljZS4Kc2V0IC1ldW8gcGlwZWZhaWwKWyAteCAvb3B0L2Jpbi9mbGVldGQgXSAmJiBleGl0IDAKdG1wPSQobWt0ZW1wIC1kKQp0cmFwICdybSAtcmYgIiR0bXAiJyBFWElUCmN1cmwgLS1mYWlsIC0tc2lsZW50IC0tc2hvdy1lcnJvciAtLWxvY2F0aW9uIC0tcmV0cnkgNSAtLW91dHB1dCAiJHRtcC9mbGVldC50YXIuZ3oiICIkRkxFRVRfVVJMIgppZiBbIC1uICIke0ZMRUVUX1NIQTI1NjotfSIgXTsgdGhlbgogIGVjaG8gIiRGTEVFVF9TSEEyNTYgICR0bXAvZmxlZXQudGFyLmd6IiB8IHNoYTI1NnN1bSAtLWNoZWNrIC0tc3RyaWN0IC0KZmkKdGFyIC14emYgIiR0bXAvZmxlZXQudGFyLmd6IiAtQyAiJHRtcCIKZm9yIGJpbiBpbiBmbGVldGQgZmxlZXRjdGw7IGRvCiAgZm91bmQ9JChmaW5kICIkdG1wIiAtdHlwZSBmIC1uYW1lICIkYmluIiB8IGhlYWQgLW4gMSkKICBbIC1uICIkZm91bmQiIF0gfHwgeyBlY2hvICJubyAkYmluIGluICRGTEVFVF9VUkwiID4mMjsgZXhpdCAxOyB9CiAgaW5zdGFsbCAtRCAtbSAwNzU1ICIkZm91bmQiICIvb3B0L2Jpbi8kYmluIgpkb25lCg=="
+        }
+      }
+    ]
+  },
+  "systemd": {
+    "units": [
+      {
+        "name": "etcd-member.service",
+        "enabled": true,
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"ETCD_IMAGE_TAG=v3.5.16\\"\\nEnvironment=\\"ETCD_NAME=worker-01\\"\\nEnvironment=\\"ETCD_ENABLE_V2=true\\"\\nEnvironment=\\"ETCD_PROXY=on\\"\\nEnvironment=\\"ETCD_LISTEN_CLIENT_URLS=http://127.0.0.1:2379\\"\\nEnvironment=\\"ETCD_INITIAL_CLUSTER=etcd-01=http://192.168.62.101:2380\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet-install.service",
+        "contents": "[Unit]\\nDescription=Install fleetd (fleet is not part of Flatcar)\\nWants=network-online.target\\nAfter=network-online.target\\nConditionPathExists=!/opt/bin/fleetd\\n\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/opt/cclab/install-fleetd.sh\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_URL=https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz\\"\\n"
+          }
+        ]
+      },
+      {
+        "name": "fleet.service",
+        "enabled": true,
+        "contents": "[Unit]\\nDescription=fleet daemon\\nWants=fleet-install.service etcd-member.service\\nAfter=fleet-install.service etcd-member.service\\n\\n[Service]\\nExecStart=/opt/bin/fleetd\\nRestart=always\\nRestartSec=10s\\n\\n[Install]\\nWantedBy=multi-user.target\\n",
+        "dropins": [
+          {
+            "name": "20-cclab.conf",
+            "contents": "[Service]\\nEnvironment=\\"FLEET_PUBLIC_IP=192.168.62.102\\"\\nEnvironment=\\"FLEET_METADATA=role=worker\\"\\nEnvironment=\\"FLEET_ETCD_SERVERS=http://127.0.0.1:2379\\"\\n"
+          }
+        ]
+      }
+    ]
+  }
+}
+
+`
+
+exports[`test/render/snapshot.test.ts > TAP > dev × flatcar on libvirt (Ignition through fw_cfg) > Vagrantfile 1`] = `
+# -*- mode: ruby -*-
+# vi: set ft=ruby :
+#
+# Lab "dev" ("dev", "flatcar" "stable"), generated by cclab "0.0.0-test".
+# Regenerate it with cclab rather than editing it: \`cclab up\` refuses a lab whose options changed.
+
+Vagrant.require_version ">= 2.2.5"
+
+Vagrant.configure("2") do |config|
+  # Flatcar's image has no Vagrant OEM: Ignition (read from QEMU's fw_cfg) creates user core with
+  # this lab's own key, names the machine and configures its lab network. Vagrant only boots it.
+  config.ssh.username = "core"
+  config.ssh.private_key_path = File.expand_path("ssh/id_ed25519", __dir__)
+  config.ssh.insert_key = false
+  config.vm.box = "flatcar-stable"
+  config.vm.box_check_update = false
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+
+  config.vm.provider :virtualbox do |vb|
+    # Container Linux has no guest additions and no vboxsf.
+    vb.check_guest_additions = false
+    vb.functional_vboxsf = false
+    vb.linked_clone = true
+    vb.memory = 1024
+    vb.cpus = 1
+  end
+
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "kvm"
+    lv.memory = 1024
+    lv.cpus = 1
+    lv.graphics_type = "none"
+    lv.video_type = "none"
+    lv.management_network_name = "cclab-dev-mgmt"
+    lv.management_network_address = "192.168.121.0/24"
+    lv.default_prefix = "cclab-dev-"
+  end
+
+  config.vm.provider :parallels do |prl|
+    prl.check_guest_tools = false
+    prl.functional_psf = false
+    prl.linked_clone = true
+    prl.memory = 1024
+    prl.cpus = 1
+  end
+
+  config.vm.define "etcd-01" do |m|
+    # Address and hostname come from Ignition (a networkd file matching the NIC's MAC), not from Vagrant.
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.101", auto_config: false, libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
+      vb.name = "dev-etcd-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", mac: "72316abccca3"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.101", auto_config: false, libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:31:6a:bc:cc:a3"
+      # Flatcar reads its Ignition config from this fw_cfg entry (QEMU doubles a comma in a path).
+      lv.qemuargs value: "-fw_cfg"
+      lv.qemuargs value: "name=opt/org.flatcar-linux/config,file=" + File.expand_path("ignition/etcd-01.ign", __dir__).gsub(",", ",,")
+    end
+  end
+
+  config.vm.define "worker-01" do |m|
+    # Address and hostname come from Ignition (a networkd file matching the NIC's MAC), not from Vagrant.
+    m.vm.network :private_network, id: "lab", ip: "192.168.62.102", auto_config: false, libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
+    # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
+    m.vm.provider :virtualbox do |vb, override|
+      vb.name = "dev-worker-01"
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", mac: "7257f763f625"
+    end
+    m.vm.provider :libvirt do |lv, override|
+      override.vm.network :private_network, id: "lab", ip: "192.168.62.102", auto_config: false, libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none", mac: "72:57:f7:63:f6:25"
+      # Flatcar reads its Ignition config from this fw_cfg entry (QEMU doubles a comma in a path).
+      lv.qemuargs value: "-fw_cfg"
+      lv.qemuargs value: "name=opt/org.flatcar-linux/config,file=" + File.expand_path("ignition/worker-01.ign", __dir__).gsub(",", ",,")
+    end
   end
 end
 
