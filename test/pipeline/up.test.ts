@@ -26,7 +26,10 @@ t.jobs = 4;
 const okProbes: Probes = {
   vagrantVersion: async () => '2.3.4',
   providerUsable: async () => ({ ok: true, detail: 'usable' }),
-  boxes: async () => [{ name: 'test/flatcar', provider: 'libvirt' }],
+  boxes: async () => [
+    { name: 'test/flatcar', provider: 'libvirt' },
+    { name: 'flatcar-stable', provider: 'libvirt', version: '1.0.0' },
+  ],
   vboxNetworksConf: async () => undefined,
   interfaces: async () => [],
   portFree: async () => true,
@@ -154,6 +157,35 @@ t.test('libvirt: the first machine alone, then every worker in one `vagrant up �
   const m = await h.manifest('dev');
   t.equal(m.state, 'running');
   t.same(Object.values(states(m)), ['running', 'running', 'running', 'running']);
+});
+
+t.test('Flatcar on libvirt: Ignition configs through fw_cfg and the lab’s own key, kept when the lab is resumed', async (t) => {
+  const h = labHome(t);
+  const r = await h.up('dev', { overrides: { workers: 1, provider: 'libvirt' } });
+  t.equal(r.error, undefined, r.stderr);
+  const dir = h.dir('dev');
+  t.same(fs.readdirSync(path.join(dir, 'ignition')).sort(), ['etcd-01.ign', 'worker-01.ign']);
+  t.notOk(fs.existsSync(path.join(dir, 'user-data')), 'no cloud-config');
+  t.equal(fs.statSync(path.join(dir, 'ssh', 'id_ed25519')).mode & 0o777, 0o600, 'the private key is 0600');
+  const pub = fs.readFileSync(path.join(dir, 'ssh', 'id_ed25519.pub'), 'utf8').trim();
+  t.match(pub, /^ssh-ed25519 \S+ cclab lab dev$/);
+  const ign = JSON.parse(fs.readFileSync(path.join(dir, 'ignition', 'etcd-01.ign'), 'utf8')) as { passwd: { users: { sshAuthorizedKeys: string[] }[] } };
+  t.same(ign.passwd.users[0]!.sshAuthorizedKeys, [pub]);
+  const vf = fs.readFileSync(path.join(dir, 'Vagrantfile'), 'utf8');
+  t.match(vf, 'config.ssh.private_key_path = File.expand_path("ssh/id_ed25519", __dir__)');
+  t.match(vf, 'File.expand_path("ignition/worker-01.ign", __dir__)');
+  t.equal((await h.manifest('dev')).lab.provisioning, 'ignition');
+
+  const again = await h.up('dev');
+  t.equal(again.error, undefined);
+  t.equal(fs.readFileSync(path.join(dir, 'ssh', 'id_ed25519.pub'), 'utf8').trim(), pub, 'resumed: the same key');
+
+  const io = memoryIo();
+  const { status } = await import('../../src/commands/status.js');
+  const { labDeps } = await import('../../src/commands/deps.js');
+  const ctx: Context = { io, env: { ...h.fake.env, CCLAB_HOME: h.home }, cwd: h.fake.dir, signal: new AbortController().signal };
+  await status({ name: 'dev', json: false, health: false, timeoutMs: 1000 }, ctx, labDeps(ctx));
+  t.match(io.stdout, `Provisioned with Ignition (QEMU fw_cfg); SSH as core with the lab’s own key ${path.join(dir, 'ssh', 'id_ed25519')}`);
 });
 
 t.test('laptop: the Docker endpoint is the port Vagrant really forwarded, and the health step gets it', async (t) => {

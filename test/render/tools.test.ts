@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { LabOverrides } from '../../src/lab/resolve.js';
+import { ensureLabKey } from '../../src/home/lab-key.js';
 import type { Architecture, OsName } from '../../src/lab/types.js';
 import type { Target } from '../../src/render/cloudconfig.js';
 import {
@@ -64,6 +65,8 @@ const VARIANTS: Variant[] = [
     overrides: { fleet: { sha256: 'c'.repeat(64) }, update: { group: 'canary', rebootStrategy: 'off' } },
     target: 'vagrant',
   },
+  // Flatcar's own image on libvirt: Ignition through fw_cfg, user core with the lab's own key.
+  { label: 'dev-flatcar-libvirt-ignition', arch: 'dev', os: 'flatcar', overrides: { provider: 'libvirt', workers: 1 }, target: 'vagrant' },
   ...(['flatcar', 'coreos'] as const).map((os) => ({
     label: `dev-${os}-bare-metal`,
     arch: 'dev' as const,
@@ -80,6 +83,8 @@ async function renderAll(root: string) {
       const p = plan(lab, v.target);
       const dir = join(root, v.label);
       await writePlan(dir, p);
+      // Vagrant checks that config.ssh.private_key_path exists: the key `up` would have made.
+      if (p.provisioning === 'ignition' && v.target === 'vagrant') await ensureLabKey(dir, `cclab lab ${lab.name}`);
       return { ...v, lab, plan: p, dir };
     }),
   );
@@ -87,7 +92,7 @@ async function renderAll(root: string) {
 
 t.test('ruby -c accepts every Vagrantfile', { skip: rubyMissing }, async (t) => {
   const rendered = (await renderAll(t.testdir({}))).filter((r) => r.target === 'vagrant');
-  t.equal(rendered.length, 15);
+  t.equal(rendered.length, 16);
   for (const r of rendered) {
     const res = await run('ruby', ['-c', join(r.dir, 'Vagrantfile')]);
     t.equal(res.code, 0, `${r.label}: ruby -c exit status`);
@@ -99,9 +104,9 @@ t.test('ruby -c accepts every Vagrantfile', { skip: rubyMissing }, async (t) => 
 t.test('vagrant validate loads every Vagrantfile (libvirt here; VirtualBox without its provider block)', { skip: vagrantMissing }, async (t) => {
   const root = t.testdir({});
   const rendered = (await renderAll(join(root, 'labs'))).filter(
-    (r) => COMBOS.some((c) => r.label === `${c.arch}-${c.os}`) || r.label === 'dev-flatcar-options',
+    (r) => COMBOS.some((c) => r.label === `${c.arch}-${c.os}`) || r.label === 'dev-flatcar-options' || r.label === 'dev-flatcar-libvirt-ignition',
   );
-  t.equal(rendered.length, 9, 'every architecture × OS at defaults, and one with every option');
+  t.equal(rendered.length, 10, 'every architecture × OS at defaults, one with every option, one with Ignition on libvirt');
   const homes = [0, 1].map((i) => {
     const h = join(root, `vagrant-home-${i}`);
     mkdirSync(h, { recursive: true });
@@ -110,9 +115,9 @@ t.test('vagrant validate loads every Vagrantfile (libvirt here; VirtualBox witho
   // Both modes for every architecture × OS; the all-options file differs only in provider settings
   // and provisioners, which the default (libvirt) mode checks.
   const runs = rendered.flatMap((r) =>
-    (r.label.endsWith('-options') ? (['default'] as const) : (['default', 'virtualbox'] as const)).map((mode) => ({ r, mode })),
+    (r.label.endsWith('-options') || r.lab.provider === 'libvirt' ? (['default'] as const) : (['default', 'virtualbox'] as const)).map((mode) => ({ r, mode })),
   );
-  t.equal(runs.length, 17);
+  t.equal(runs.length, 18);
   const results = await pool(runs, 2, ({ r, mode }, slot) => vagrantValidate(r.dir, mode, homes[slot]!));
   for (const [i, { r, mode }] of runs.entries()) {
     const res = results[i]!;
@@ -139,6 +144,11 @@ t.test('vagrant validate is a real check: a missing user-data file or a misspelt
   t.match(missing!.stdout + missing!.stderr, /core-02\.yaml/);
   t.not(misspelt!.code, 0, 'a misspelt libvirt setting is refused');
   t.match(misspelt!.stdout + misspelt!.stderr, /memroy/);
+  // An Ignition lab logs in with its own key: without the key file, Vagrant refuses the Vagrantfile.
+  await writePlan(join(root, 'nokey'), plan(await builtinLab('dev', { provider: 'libvirt', workers: 1 })));
+  const nokey = await vagrantValidate(join(root, 'nokey'), 'default', join(root, 'home'));
+  t.not(nokey.code, 0, 'private_key_path must exist');
+  t.match(nokey.stdout + nokey.stderr, /id_ed25519/);
 });
 
 t.test('systemd-analyze verify accepts every unit and drop-in of every cloud-config', { skip: systemdMissing }, async (t) => {
