@@ -126,3 +126,20 @@ export function binaryProblem(bytes: Buffer): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A text file the user named, read with readBounded: at most `limit` bytes, interruptible on a
+ * FIFO. Too large or not text is `invalid(message)`; a read error is `failed(error)`.
+ */
+export async function readText(file: string, limit: number, what: string, failed: (e: unknown) => Error, invalid: (message: string) => Error): Promise<string> {
+  let read;
+  try {
+    read = await readBounded(file, limit);
+  } catch (e) {
+    throw failed(e);
+  }
+  if (read.tooLarge) throw invalid(`it is larger than ${formatSize(limit)}, more than ${what} holds; is it the right file?`);
+  const binary = binaryProblem(read.bytes);
+  if (binary) throw invalid(`it is not a text file: ${binary}`);
+  return read.bytes.toString('utf8');
+}

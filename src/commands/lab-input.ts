@@ -4,7 +4,7 @@
  */
 import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { binaryProblem, formatSize, readBounded } from '../bounded-read.js';
+import { readText } from '../bounded-read.js';
 import { blameFlags, LabConfigError, UsageError } from '../errors.js';
 import { shown } from '../lab/shown.js';
 import { loadBuiltinLab, loadLabFile, readSshKeys } from '../lab/load.js';
@@ -96,17 +96,15 @@ async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement
   }
   if (opts.macs) {
     const path = resolve(ctx.cwd, opts.macs);
-    let text: string;
-    try {
-      // `machine MAC` lines: 64 KiB is thousands of machines; a device or a wrong file stops there.
-      const read = await readBounded(path, MACS_FILE_LIMIT);
-      if (read.tooLarge) throw new Error(`larger than ${formatSize(MACS_FILE_LIMIT)}: is it the right file?`);
-      const binary = binaryProblem(read.bytes);
-      if (binary) throw new Error(`not a text file: ${binary}`);
-      text = read.bytes.toString('utf8');
-    } catch (e) {
-      throw new UsageError(`--macs ${shown(opts.macs)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-    }
+    // `machine MAC` lines: 64 KiB is thousands of machines; a device or a wrong file stops there.
+    const given = opts.macs;
+    const text = await readText(
+      path,
+      MACS_FILE_LIMIT,
+      'a MAC list',
+      (e) => new UsageError(`--macs ${shown(given)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`),
+      (message) => new UsageError(`--macs ${shown(given)}: ${message}`),
+    );
     overrides.macs = { ...overrides.macs, ...parseMacsFile(text, opts.macs) };
   }
   return resolveLab({

@@ -3,7 +3,7 @@
  * plus the SSH public keys they name. The only file I/O of the lab model.
  */
 import { readFile } from 'node:fs/promises';
-import { binaryProblem, formatSize, readBounded } from '../bounded-read.js';
+import { readText } from '../bounded-read.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabConfigError, NotFoundError, UsageError } from '../errors.js';
@@ -71,19 +71,3 @@ export async function readSshKeys(paths: string[], baseDir: string, source: stri
   return contents.map((content, i) => ({ source: paths[i]!, content, ...(flag && { flag }) }));
 }
 
-/**
- * A text file the user named, read with readBounded: at most `limit` bytes, interruptible on a
- * FIFO. Too large or not text is `invalid(message)`; a read error is `failed(error)`.
- */
-async function readText(file: string, limit: number, what: string, failed: (e: unknown) => Error, invalid: (message: string) => Error): Promise<string> {
-  let read;
-  try {
-    read = await readBounded(file, limit);
-  } catch (e) {
-    throw failed(e);
-  }
-  if (read.tooLarge) throw invalid(`it is larger than ${formatSize(limit)}, more than ${what} holds; is it the right file?`);
-  const binary = binaryProblem(read.bytes);
-  if (binary) throw invalid(`it is not a text file: ${binary}`);
-  return read.bytes.toString('utf8');
-}

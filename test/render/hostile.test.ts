@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { prepareLab } from '../../src/commands/lab-input.js';
 import { memoryIo } from '../../src/context.js';
-import { LabConfigError, OptionValuesError } from '../../src/errors.js';
+import { LabConfigError, OptionValuesError, UsageError } from '../../src/errors.js';
 import { parseLabDocument } from '../../src/lab/schema.js';
 import { resolveLab, type LabOverrides } from '../../src/lab/resolve.js';
 import type { Architecture, Lab, Machine, OsName } from '../../src/lab/types.js';
@@ -713,5 +713,14 @@ t.test('MACs: hostile --macs files and values are refused; accepted ones reach t
     );
     t.type(e, LabConfigError, `${file}: refused`);
     t.match((e as LabConfigError).problems, [{ message }], file);
+  }
+  // The file itself: read like every file the user names (bounded, text only), a usage error naming --macs.
+  writeFileSync(join(dir, 'nul.txt'), 'worker-01\0 52:54:00:00:00:01\n');
+  for (const [file, message] of [
+    ['nul.txt', /^--macs nul\.txt: it is not a text file: it contains a NUL byte/],
+    ['/dev/zero', /^--macs \/dev\/zero: it is larger than 64 KiB, more than a MAC list holds/],
+    ['missing.txt', /^--macs missing\.txt: no such file$/],
+  ] as const) {
+    await t.rejects(prepareLab({ architecture: 'dev', overrides: {}, macs: file }, ctx), { constructor: UsageError, message }, file);
   }
 });
