@@ -8,6 +8,12 @@ import type { LabHealth } from '../health/types.js';
 import type { LabStore } from '../pipeline/store.js';
 import { createVagrantDriver, type VagrantDriver } from '../vagrant/driver.js';
 import { DirectSsh } from '../vagrant/ssh.js';
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import type { Probes } from '../pipeline/preflight.js';
+import { chooseLibvirtDriver, chooseProvider, type Usability } from '../providers/choose.js';
+import { PROVIDERS, type Provider } from '../lab/types.js';
+import type { HostDetection } from './lab-input.js';
 
 export interface LabDeps {
   store: LabStore;
@@ -35,5 +41,35 @@ export function healthFor(deps: LabDeps, env: Record<string, string | undefined>
   return async (lab: Lab, opts: LabCheckOptions): Promise<LabHealth> => {
     const { labHealth, withLabRemote } = await import('../health/lab.js');
     return withLabRemote(lab, sshOpener(deps, env), (remote) => labHealth(lab, opts, { remote }));
+  };
+}
+
+/**
+ * The host's answers for `up` and `doctor`: providers are asked in order until one is usable (a
+ * usable VirtualBox answers in milliseconds; libvirt's probe asks Vagrant for its plugins).
+ */
+export function hostDetection(probes: Probes, env: Record<string, string | undefined>): HostDetection {
+  return {
+    async provider() {
+      const usable = {} as Record<Provider, Usability | undefined>;
+      for (const p of PROVIDERS) {
+        usable[p] = await probes.providerUsable(p).catch((e: unknown) => ({ ok: false, detail: (e as Error).message }));
+        if (usable[p]!.ok) break;
+      }
+      return chooseProvider(usable);
+    },
+    async libvirtDriver() {
+      const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
+      const devKvm = existsSync('/dev/kvm');
+      let kvmCapabilities: 'yes' | { refused: string } | { noAnswer: string } = 'yes';
+      if (devKvm) {
+        const r = await execa('virsh', ['-c', uri, 'domcapabilities', '--virttype', 'kvm'], { env, extendEnv: false, reject: false, timeout: 15_000, stdin: 'ignore' });
+        if (r.failed) {
+          const why = ((r.stderr || r.shortMessage || '') as string).trim().split('\n').filter(Boolean).slice(-1)[0] ?? 'failed';
+          kvmCapabilities = /connect|no such file|ENOENT|not found/i.test(why) ? { noAnswer: why } : { refused: why };
+        }
+      }
+      return chooseLibvirtDriver({ devKvm, kvmCapabilities });
+    },
   };
 }

@@ -2,16 +2,22 @@
 import type { Context } from '../context.js';
 import { PreflightError } from '../errors.js';
 import type { Lab } from '../lab/types.js';
-import { runPreflight, type Probes } from '../pipeline/preflight.js';
-import { labDeps, probesFor } from './deps.js';
+import { memoProbes, runPreflight, type Probes } from '../pipeline/preflight.js';
+import { hostDetection, labDeps, probesFor } from './deps.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
 
 export async function run(opts: LabInputOptions & { json: boolean }, ctx: Context, probes?: Probes): Promise<void> {
-  const { lab }: { lab: Lab } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.architecture ?? 'laptop' }, ctx);
   const deps = labDeps(ctx);
-  const checks = await runPreflight(lab, probes ?? probesFor(deps, ctx), { labDir: deps.store.dir(lab.name) });
-  if (opts.json) ctx.io.out(JSON.stringify({ ok: checks.every((c) => c.ok), lab: lab.name, provider: lab.provider, checks }, null, 2) + '\n');
+  const host = memoProbes(probes ?? probesFor(deps, ctx));
+  const { lab, notes, warnings }: { lab: Lab; notes: string[]; warnings: string[] } = await prepareLab(
+    { ...opts, architecture: opts.config ? undefined : opts.architecture ?? 'laptop', detect: hostDetection(host, ctx.env) },
+    ctx,
+  );
+  const checks = await runPreflight(lab, host, { labDir: deps.store.dir(lab.name) });
+  if (opts.json) ctx.io.out(JSON.stringify({ ok: checks.every((c) => c.ok), lab: lab.name, provider: lab.provider, notes, warnings, checks }, null, 2) + '\n');
   else {
+    for (const n of notes) ctx.io.out(`${n}\n`);
+    for (const w of warnings) ctx.io.out(`! ${w}\n`);
     ctx.io.out(`Checks for a ${lab.architecture} lab on ${lab.provider} (subnet ${lab.subnet.cidr}, box ${lab.box.name}):\n`);
     for (const c of checks) {
       ctx.io.out(`${c.ok ? (c.note ? '!' : '✓') : '✗'} ${c.check}: ${c.message}\n`);

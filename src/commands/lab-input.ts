@@ -9,6 +9,7 @@ import { blameFlags, LabConfigError, UsageError } from '../errors.js';
 import { shown } from '../lab/shown.js';
 import { loadBuiltinLab, loadLabFile, readSshKeys } from '../lab/load.js';
 import { resolveLab, type LabOverrides, type Resolved } from '../lab/resolve.js';
+import { PROVIDERS, type LibvirtDriver, type Provider } from '../lab/types.js';
 import type { Context } from '../context.js';
 
 /** The most of a --macs file that is read. */
@@ -24,6 +25,24 @@ export interface LabInputOptions {
   fleetd?: string | undefined;
   /** --macs FILE (relative to cwd): `machine MAC` lines. */
   macs?: string | undefined;
+  /**
+   * What this host offers, asked by `up` and `doctor` only where nothing chose (render stays the
+   * same on every host): the provider, and libvirt's driver.
+   */
+  detect?: HostDetection | undefined;
+}
+
+/** The host's answers for what nobody chose (real ones in src/commands/deps.ts). */
+export interface HostDetection {
+  /** The first usable provider (VirtualBox, then libvirt, then Parallels), and why. */
+  provider(): Promise<{ provider: Provider; why: string }>;
+  /** kvm when libvirt can run KVM guests, else qemu (software emulation), and why. */
+  libvirtDriver(): Promise<{ driver: LibvirtDriver; why: string }>;
+}
+
+/** A resolved lab, with notes on what was chosen for the user (printed first by `up`). */
+export interface PreparedLab extends Resolved {
+  notes: string[];
 }
 
 /**
@@ -52,7 +71,7 @@ export function parseMacsFile(text: string, source: string): Record<string, stri
  */
 export type Placement = (name: string) => { taken: readonly string[]; subnet?: string | undefined };
 
-export async function prepareLab(opts: LabInputOptions, ctx: Context, placement: Placement = () => ({ taken: [] })): Promise<Resolved> {
+export async function prepareLab(opts: LabInputOptions, ctx: Context, placement: Placement = () => ({ taken: [] })): Promise<PreparedLab> {
   try {
     return await prepare(opts, ctx, placement);
   } catch (e) {
@@ -61,7 +80,7 @@ export async function prepareLab(opts: LabInputOptions, ctx: Context, placement:
   }
 }
 
-async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement): Promise<Resolved> {
+async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement): Promise<PreparedLab> {
   if (opts.architecture && opts.config) {
     throw new UsageError(`give an architecture or --config, not both`, {
       hint: `the lab file names its architecture; use \`cclab … --config ${opts.config}\``,
@@ -107,12 +126,34 @@ async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement
     );
     overrides.macs = { ...overrides.macs, ...parseMacsFile(text, opts.macs) };
   }
-  return resolveLab({
+  // What nobody chose, the host decides (minikube's way): --provider, the lab file and
+  // VAGRANT_DEFAULT_PROVIDER come first.
+  const notes: string[] = [];
+  const extraWarnings: string[] = [];
+  const detected: { provider?: Provider; libvirtDriver?: LibvirtDriver } = {};
+  const spec = loaded.document.spec;
+  const envProvider = ctx.env.VAGRANT_DEFAULT_PROVIDER || undefined;
+  if (opts.detect && overrides.provider === undefined && spec.provider === undefined && envProvider === undefined) {
+    const choice = await opts.detect.provider();
+    detected.provider = choice.provider;
+    notes.push(`Using provider ${choice.provider}, ${choice.why}; choose another with --provider or VAGRANT_DEFAULT_PROVIDER`);
+  }
+  const provider = overrides.provider ?? spec.provider ?? ((PROVIDERS as readonly string[]).includes(envProvider ?? '') ? (envProvider as Provider) : detected.provider);
+  if (opts.detect && provider === 'libvirt' && overrides.libvirt?.driver === undefined && spec.libvirt?.driver === undefined) {
+    const choice = await opts.detect.libvirtDriver();
+    detected.libvirtDriver = choice.driver;
+    if (choice.driver === 'qemu') {
+      extraWarnings.push(`${choice.why}: the machines run under QEMU's software emulation, several times slower than KVM (--libvirt-driver kvm insists on KVM)`);
+    }
+  }
+  const resolved = resolveLab({
     document: loaded.document,
     source: loaded.source,
     overrides,
     sshKeys: keys,
-    defaultProvider: ctx.env.VAGRANT_DEFAULT_PROVIDER || undefined,
+    defaultProvider: envProvider,
     takenSubnets: place.taken,
+    detected,
   });
+  return { ...resolved, warnings: [...extraWarnings, ...resolved.warnings], notes };
 }

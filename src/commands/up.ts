@@ -25,7 +25,7 @@ export interface UpOptions extends LabInputOptions, BootSettings {
 export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDeps>): Promise<UpResult> {
   // The driver first, so the questions preflight asks Vagrant (a Ruby program: about a second per
   // call) are under way while the lab model, rendering and progress modules load.
-  const { healthFor, labDeps, probesFor } = await import('./deps.js');
+  const { healthFor, hostDetection, labDeps, probesFor } = await import('./deps.js');
   const base = labDeps(ctx);
   const probes = memoProbes(injected?.probes ?? probesFor(base, ctx));
   probes.vagrantVersion().catch(() => undefined);
@@ -53,10 +53,11 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     let target: UpTarget;
     try {
       const labs = await deps.store.list();
-      const { lab, warnings } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target }, ctx, (name) => ({
+      const { lab, warnings, notes } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, detect: hostDetection(probes, ctx.env) }, ctx, (name) => ({
         taken: labs.filter((l) => l.name !== name).map((l) => l.lab.subnet.cidr),
         subnet: labs.find((l) => l.name === name)?.lab.subnet.cidr,
       }));
+      for (const n of notes) ctx.io.err(`${n}\n`);
       // Before anything is written: a format the provider cannot boot is refused up front.
       const { provisioningFor } = await import('../render/provision.js');
       provisioningFor(lab, 'vagrant');

@@ -9,7 +9,7 @@ import { LAB_NAME } from './options.js';
 import type { ResolveInput } from './resolve.js';
 import type { LabSpec } from './schema.js';
 import { providerRecord } from '../providers/index.js';
-import { PROVIDERS, type Box, type FleetSource, type OsName, type Provider, type Provisioning, type RebootStrategy } from './types.js';
+import { PROVIDERS, type Box, type FleetSource, type LibvirtDriver, type OsName, type Provider, type Provisioning, type RebootStrategy } from './types.js';
 
 export const DEFAULT_FLEET_URL = 'https://github.com/coreos/fleet/releases/download/v1.0.0/fleet-v1.0.0-linux-amd64.tar.gz';
 /**
@@ -50,6 +50,8 @@ export interface LabValues {
   sshKeys: { source: string; content: string; flag?: string }[];
   managementNetwork: string;
   managementCidr: Cidr | string;
+  /** libvirt's driver: given, else the one `up` found usable (kvm or qemu), else kvm. */
+  libvirtDriver: LibvirtDriver;
   memory: number;
   cpus: number;
   dockerTcp: boolean;
@@ -64,7 +66,9 @@ export function withDefaults(input: ResolveInput): LabValues {
   const os: OsName = spec.os ?? 'flatcar';
   const channel = spec.channel ?? 'stable';
 
-  let provider: Provider = 'virtualbox';
+  // --provider or the lab file, else VAGRANT_DEFAULT_PROVIDER, else the first usable on this host
+  // (when `up` or `doctor` looked), else VirtualBox, the guide's.
+  let provider: Provider = input.detected?.provider ?? 'virtualbox';
   let unsupportedDefaultProvider: string | undefined;
   if (spec.provider) provider = spec.provider;
   else if (input.defaultProvider) {
@@ -123,6 +127,7 @@ export function withDefaults(input: ResolveInput): LabValues {
     sshKeys: input.sshKeys ?? [],
     managementNetwork,
     managementCidr: parseCidr(managementNetwork),
+    libvirtDriver: libvirt.driver ?? input.detected?.libvirtDriver ?? 'kvm',
     memory: spec.memory ?? 1024,
     cpus: spec.cpus ?? 1,
     dockerTcp: rules.dockerAlways || spec.dockerTcp === true,

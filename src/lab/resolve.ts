@@ -12,7 +12,7 @@ import { FIRST_HOST_OFFSET, formatCidr, hostAt, machineMac, normalizeMac, type C
 import { flagOfProblem, LAB_OPTIONS, type LabOption } from './options.js';
 import type { LabDocument, LabSpec } from './schema.js';
 import { API_VERSION } from './schema.js';
-import type { Lab, Machine } from './types.js';
+import type { Lab, LibvirtDriver, Machine, Provider } from './types.js';
 
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -38,6 +38,12 @@ export interface ResolveInput {
   defaultProvider?: string | undefined;
   /** Subnets of the labs that already exist, to pick a different default. */
   takenSubnets?: readonly string[];
+  /**
+   * What the host offers, found by `up` and `doctor` (src/commands/lab-input.ts): the first usable
+   * provider (used when neither the lab, a flag nor VAGRANT_DEFAULT_PROVIDER names one) and
+   * libvirt's driver (kvm when /dev/kvm can be used, else qemu; used when none is given).
+   */
+  detected?: { provider?: Provider | undefined; libvirtDriver?: LibvirtDriver | undefined };
 }
 
 export interface Resolved {
@@ -154,7 +160,7 @@ function buildLab(v: LabValues): Lab {
     sshAuthorizedKeys: v.sshKeys.map((k) => k.content.trim()),
     userMetadata,
     libvirt: {
-      driver: libvirt.driver ?? 'kvm',
+      driver: v.libvirtDriver,
       cpuMode: libvirt.cpuMode,
       cpuModel: libvirt.cpuModel,
       managementNetwork: v.managementNetwork,
