@@ -207,6 +207,7 @@ if ((REBOOT)); then
   lap "reboot: to SSH again"
   R=()
   while IFS='=' read -r k v; do [[ -n "$k" ]] && R[$k]=$v; done < <(remote)
+  lap "checks gathered over SSH after the reboot"
   echo "--- after a reboot ---"
   check "first-boot unit skipped (stamp)" "${R[ignition_unit]}" "inactive no"
   check "Ignition's files stage in this boot's journal" "${R[ignition_files_stage]}" "0"
