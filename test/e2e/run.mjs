@@ -8,9 +8,9 @@
 //
 // Always tears down — also on failure and on SIGINT/SIGTERM: vagrant destroy of every project and
 // lab it made, libvirt domains/networks/volumes/pools it created, the libvirt daemons (by PID), the
-// namespace and the route guards. Prints a timing table and a last line `N passed, M failed`;
+// namespace, the route guards and the run's cclab home (/var/lib/cclab-e2e-<pid>). Prints a timing table and a last line `N passed, M failed`;
 // exits 1 on any failure (130 when interrupted).
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Host } from './lib/host.mjs';
@@ -56,8 +56,13 @@ const say = (msg) => process.stderr.write(`[e2e] ${msg.split('\n').join('\n[e2e]
 const host = new Host({ runDir, ns: `cclab-e2e-${process.pid}`, say });
 const results = []; // { step, status: 'ok'|'FAIL'|'skipped', ms, error? }
 const projects = []; // Vagrant projects to destroy at teardown
-const cclabHome = join(runDir, 'cclab-home');
+// The cclab home lives outside the checkout, where QEMU (user libvirt-qemu under qemu:///system)
+// can reach files of a lab directory such as the Ignition configs handed over with fw_cfg: every
+// directory above it must be traversable by that user. Removed at the end of the teardown.
+const varDir = `/var/lib/cclab-e2e-${process.pid}`;
+const cclabHome = join(varDir, 'cclab-home');
 mkdirSync(cclabHome, { recursive: true });
+chmodSync(varDir, 0o711);
 
 const childEnv = {
   PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -112,6 +117,8 @@ const ctx = {
   busyboxRootfs() {
     return buildBusyboxRootfs(CACHE, currentLog);
   },
+  /** Path of the Flatcar stand-in image (set by the runner when a scenario needs it). */
+  flatcarStandin: undefined,
 };
 
 /** On a failed or timed-out boot, show the end of the serial consoles: the reason is usually there. */
@@ -207,6 +214,14 @@ async function main() {
     ready = await step('box: build or reuse cclab-test/debian', () =>
       run(['bash', join(E2E_DIR, 'box', 'build.sh')], { env: { ...childEnv, CCLAB_E2E_CACHE: CACHE }, log: join(runDir, 'box-build.log'), timeoutMs: 30 * 60_000 }));
   }
+  if (ready && selected.some((n) => SCENARIOS[n].needsFlatcarStandin)) {
+    ready = await step('box: build or reuse the Flatcar stand-in image', async () => {
+      const { stdout } = await run(['bash', join(E2E_DIR, 'box', 'build-flatcar-standin.sh')], { env: { ...childEnv, CCLAB_E2E_CACHE: CACHE }, log: join(runDir, 'box-build.log'), timeoutMs: 30 * 60_000 });
+      ctx.flatcarStandin = stdout.trim().split('\n').pop();
+      if (!ctx.flatcarStandin || !existsSync(ctx.flatcarStandin)) throw new Error(`build-flatcar-standin.sh printed no image path (got "${stdout.trim()}")`);
+      say(`Flatcar stand-in image: ${ctx.flatcarStandin}`);
+    });
+  }
   if (ready && selected.some((n) => SCENARIOS[n].needsCclab)) {
     ready = await step('cclab: npm run build', () => run(['npm', 'run', 'build'], { cwd: REPO, log: join(runDir, 'cclab-build.log'), timeoutMs: 600_000 }));
   }
@@ -245,6 +260,15 @@ try {
 const teardownStarted = Date.now();
 say('teardown: destroying VMs, stopping daemons, deleting the namespace and route guards');
 const problems = await destroyEverything();
+try {
+  // Lab directories still there after a failure: kept with the run's logs, then the home goes.
+  const labs = join(cclabHome, 'labs');
+  const left = existsSync(labs) ? readdirSync(labs).filter((n) => !n.startsWith('.')) : [];
+  if (left.length) cpSync(labs, join(runDir, 'cclab-labs-left'), { recursive: true });
+  rmSync(varDir, { recursive: true, force: true });
+} catch (err) {
+  problems.push(`removing ${varDir}: ${err.message}`);
+}
 results.push({ step: 'teardown', status: problems.length ? 'FAIL' : 'ok', ms: Date.now() - teardownStarted, error: problems.join('; ') });
 if (problems.length) say(`teardown problems:\n${problems.join('\n')}`);
 const failed = printTable();

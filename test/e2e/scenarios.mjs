@@ -5,7 +5,8 @@
 //   ctx.vagrant(project, args, opts)
 //   ctx.http(url)           GET from inside the namespace; resolves the body
 //   ctx.upTimeoutMs(n)      our own deadline for booting n VMs
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+//   ctx.flatcarStandin      path of the Flatcar stand-in image (scenarios with needsFlatcarStandin)
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, waitFor } from './lib/proc.mjs';
 
@@ -237,6 +238,126 @@ function devScenario(os) {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// dev-ignition: cclab's Flatcar-on-libvirt path. The lab boots the Flatcar stand-in image
+// (box/build-flatcar-standin.sh) added as the Vagrant box flatcar-stable by `cclab box add`, and each
+// machine gets its Ignition config through fw_cfg, not Vagrant user-data.
+
+/** The body of Vagrant's insecure public key, as installed with Vagrant. */
+function insecureKeyBody() {
+  const gems = '/usr/share/rubygems-integration/all/gems';
+  const dir = readdirSync(gems).find((d) => /^vagrant-\d/.test(d) && existsSync(join(gems, d, 'keys', 'vagrant.pub')));
+  assert(dir, `Vagrant's insecure public key not found under ${gems}`);
+  return readFileSync(join(gems, dir, 'keys', 'vagrant.pub'), 'utf8').trim().split(/\s+/)[1];
+}
+
+/** Removes the box `cclab box add` made, from the shared test VAGRANT_HOME (check: false). */
+function removeFlatcarBox(ctx) {
+  return ctx.inNs(['vagrant', 'box', 'remove', 'flatcar-stable', '--provider', 'libvirt', '--all', '--force'], { timeoutMs: 120_000, check: false });
+}
+
+function devIgnitionScenario() {
+  const lab = 'dev';
+  const subnet = '192.168.61';
+  const machines = ['etcd-01', 'worker-01'];
+  const ssh = (ctx, machine, script, opts = {}) => ctx.cclab(['ssh', lab, machine, '--', 'sh', '-c', script], { timeoutMs: 120_000, ...opts });
+  return {
+    name: 'dev-ignition',
+    needsCclab: true,
+    needsFlatcarStandin: true,
+    vms: 2,
+    description: 'cclab box add of the Flatcar stand-in image, cclab up dev --workers 1 --os flatcar on libvirt (Ignition via fw_cfg), checks, cclab down',
+    async setup(ctx) {
+      // The test VAGRANT_HOME outlives runs: the box is added afresh every time.
+      await removeFlatcarBox(ctx);
+    },
+    steps: [
+      ['cclab box add --image <Flatcar stand-in> --channel stable --version 1.0.0', async (ctx) => {
+        const { stdout } = await ctx.cclab(['box', 'add', '--image', ctx.flatcarStandin, '--channel', 'stable', '--version', '1.0.0', '--json'], { timeoutMs: 600_000 });
+        let out;
+        try {
+          out = JSON.parse(stdout);
+        } catch (err) {
+          assert(false, `cclab box add --json printed no JSON (${err.message}):\n${stdout}`);
+        }
+        assert(JSON.stringify(out).includes('flatcar-stable'), `cclab box add --json does not name the box flatcar-stable: ${stdout}`);
+        const { stdout: boxes } = await ctx.inNs(['vagrant', 'box', 'list'], { timeoutMs: 120_000 });
+        assert(/^flatcar-stable\s+\(libvirt, 1\.0\.0[,)]/m.test(boxes), `vagrant box list has no flatcar-stable (libvirt, 1.0.0):\n${boxes}`);
+        ctx.say(`box: ${boxes.split('\n').find((l) => l.startsWith('flatcar-stable'))}`);
+      }],
+      [`cclab up ${lab} --workers 1 --os flatcar --provider libvirt (box flatcar-stable, Ignition)`, (ctx) =>
+        ctx.cclab(['up', lab, '--workers', '1', '--provider', 'libvirt', '--os', 'flatcar', '--libvirt-driver', 'qemu', '--memory', '1024', '--cpus', '1',
+          '--subnet', `${subnet}.0/24`, '--fleetd', join(E2E_DIR, 'box', 'fleetd-standin')], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
+      [`cclab check ${lab} is healthy`, async (ctx) => {
+        const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
+        assert(r.code === 0, `cclab check exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+        ctx.say(r.stdout.trim().split('\n').slice(0, 12).join('\n'));
+      }],
+      ['etcd member, and fleet sees both machines with their private IPs and roles', async (ctx) => {
+        await expectEtcdMember(ctx, `http://${subnet}.101:2379`, 'etcd-01');
+        await expectFleet(ctx, `http://${subnet}.101:2379`, [
+          { ip: `${subnet}.101`, metadata: { role: 'etcd' } },
+          { ip: `${subnet}.102`, metadata: { role: 'worker' } },
+        ]);
+      }],
+      ['the etcd proxy on worker-01 answers on its 127.0.0.1:2379 (cclab ssh)', async (ctx) => {
+        const { stdout } = await ctx.cclab(['ssh', lab, 'worker-01', '--', 'curl', '-s', 'http://127.0.0.1:2379/v2/members'], { timeoutMs: 120_000 });
+        assert(stdout.includes('"name":"etcd-01"'), `worker-01's 127.0.0.1:2379 answered: ${stdout}`);
+      }],
+      [`cclab ssh ${lab} etcd-01 -- cat /etc/hostname`, async (ctx) => {
+        const { stdout } = await ctx.cclab(['ssh', lab, 'etcd-01', '--', 'cat', '/etc/hostname'], { timeoutMs: 120_000 });
+        assert(stdout.trim() === 'etcd-01', `/etc/hostname on etcd-01 is "${stdout.trim()}"`);
+      }],
+      ["SSH uses the lab's own key (ssh/id_ed25519, 0600); no Vagrant insecure key in the guests", async (ctx) => {
+        const keyFile = join(ctx.cclabHome, 'labs', lab, 'ssh', 'id_ed25519');
+        assert(existsSync(keyFile), `the lab has no ${keyFile}`);
+        const mode = statSync(keyFile).mode & 0o777;
+        assert(mode === 0o600, `${keyFile} has mode ${mode.toString(8)}, expected 600`);
+        const { stdout: pub } = await ctx.inNs(['ssh-keygen', '-y', '-f', keyFile], { timeoutMs: 30_000 });
+        const labKey = pub.trim().split(/\s+/)[1];
+        const insecure = insecureKeyBody();
+        for (const machine of machines) {
+          const { stdout } = await ssh(ctx, machine,
+            `echo "user=$(id -un)"; cat ~/.ssh/authorized_keys ~/.ssh/authorized_keys.d/* 2>/dev/null; echo "insecure-key-files=$(sudo grep -rlF '${insecure}' /home /root /etc 2>/dev/null | wc -l)"`);
+          assert(/^user=core$/m.test(stdout), `cclab ssh to ${machine} is not user core: ${stdout}`);
+          assert(stdout.includes(labKey), `${machine}'s authorized keys do not hold the lab's key:\n${stdout}`);
+          assert(!stdout.split('\n').some((l) => l.includes(insecure) && !l.startsWith('insecure-key-files=')), `${machine} authorizes Vagrant's insecure key:\n${stdout}`);
+          assert(/^insecure-key-files=0$/m.test(stdout), `${machine} holds Vagrant's insecure key in files: ${stdout}`);
+        }
+      }],
+      ['Ignition, not Vagrant, configured the machines (fw_cfg config, files stage, networkd file, no flatcar-vagrant)', async (ctx) => {
+        const script = [
+          'echo "fw_cfg=$(test -e /sys/firmware/qemu_fw_cfg/by_name/opt/org.flatcar-linux/config/raw && echo present || echo absent)"',
+          'echo "files_stage=$(sudo journalctl -o cat -u cclab-test-fixture-ignition.service | grep -c \'files: files passed\')"',
+          'echo "ignition_result=$(sudo test -e /etc/.ignition-result.json && echo present || echo absent)"',
+          'echo "flatcar_vagrant=$(test -e /var/lib/flatcar-vagrant && echo present || echo absent)"',
+          'echo "preset=$(tr \'\\n\' \' \' </etc/systemd/system-preset/20-ignition.preset)"',
+          'echo "lab_nic=$(networkctl status eth1 2>/dev/null | awk \'/Network File:/ {print $3}\') $(ip -4 -o addr show eth1 | awk \'{print $4}\' | tr \'\\n\' \' \')"',
+          'echo "fleetd=$(stat -c %a /opt/bin/fleetd 2>&1)"',
+        ].join('; ');
+        for (const [i, machine] of machines.entries()) {
+          const { stdout } = await ssh(ctx, machine, script);
+          const got = Object.fromEntries(stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+          assert(got.fw_cfg === 'present', `${machine} has no fw_cfg entry opt/org.flatcar-linux/config: ${stdout}`);
+          assert(got.files_stage === '1', `${machine}: the journal of cclab-test-fixture-ignition.service does not show Ignition's files stage passing once: ${stdout}`);
+          assert(got.ignition_result === 'present', `${machine} has no /etc/.ignition-result.json: ${stdout}`);
+          assert(got.flatcar_vagrant === 'absent', `${machine} has /var/lib/flatcar-vagrant (Vagrant user-data): ${stdout}`);
+          assert(/\benable etcd-member\.service\b/.test(got.preset ?? '') && /\benable fleet\.service\b/.test(got.preset ?? ''), `${machine}: Ignition's preset does not enable etcd-member and fleet: ${stdout}`);
+          assert((got.lab_nic ?? '').startsWith(`/etc/systemd/network/00-cclab.network ${subnet}.${101 + i}/24`), `${machine}'s lab NIC eth1 is not configured by Ignition's 00-cclab.network with ${subnet}.${101 + i}/24: ${stdout}`);
+          assert(got.fleetd === '755', `${machine}: /opt/bin/fleetd (gzip data: URL in the config) is not 0755: ${stdout}`);
+          ctx.say(`${machine}: ${stdout.trim().split('\n').join('; ')}`);
+        }
+      }],
+      [`cclab down ${lab}`, (ctx) => ctx.cclab(['down', lab], { timeoutMs: 300_000 })],
+      [`nothing of lab ${lab} is left`, labGone(lab)],
+    ],
+    async cleanup(ctx) {
+      await ctx.cclab(['down', lab], { timeoutMs: 300_000, check: false });
+      await removeFlatcarBox(ctx);
+    },
+  };
+}
+
 /** Always last: the run left no domain, network or lab directory behind (checked before teardown). */
 export const leftoversScenario = {
   name: 'leftovers',
@@ -266,6 +387,8 @@ export const SCENARIOS = {
   laptop: laptopScenario(),
   dev: devScenario('coreos'),
   'dev-flatcar': devScenario('flatcar'),
+  // Not in DEFAULT_SCENARIOS until `cclab box add` and the Ignition path of `cclab up` exist.
+  'dev-ignition': devIgnitionScenario(),
 };
 
 /** Run when no --scenario is given. The cclab scenarios join once `up`/`check`/`docker-env`/`down` exist. */
