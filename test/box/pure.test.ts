@@ -12,7 +12,8 @@ import { spaceError } from '../../src/box/cache.js';
 import { parseDigests, sha512For, DigestsParseError } from '../../src/box/digests.js';
 import { boxAddCommand, flatcarBoxName, isVagrantReleaseVersion, parseVersionTxt, versionFromDigest } from '../../src/box/names.js';
 import { boxCatalog, boxMetadata, boxVagrantfile, imageRecordJson, parseImageRecord, type ImageRecord } from '../../src/box/pack.js';
-import { progressText } from '../../src/box/progress.js';
+import { progress, progressText } from '../../src/box/progress.js';
+import { memoryIo } from '../../src/context.js';
 import { isBzip2, parseQcow2Header, virtualSizeGiB } from '../../src/box/qcow2.js';
 import { TAR_END, tarHeader, tarPadding, tarSize, writeTar } from '../../src/box/tar.js';
 import { ExitCode, UsageError } from '../../src/errors.js';
@@ -218,4 +219,35 @@ t.test('options: each mistake is a usage error naming its flag', async (t) => {
     t.ok(e instanceof UsageError, `${JSON.stringify(o)}: UsageError`);
     t.match((e as Error).message, re);
   }
+});
+
+t.test('progress: a redrawn line on a terminal (at most every 100 ms), a line per tenth elsewhere', async (t) => {
+  let clock = 0;
+  const now = () => clock;
+  const plain = memoryIo(false);
+  const p = progress(plain, 'Downloading x', { total: 1000, start: 0, now });
+  for (let done = 50; done <= 1000; done += 50) {
+    clock += 10;
+    p.update(done);
+  }
+  p.finish();
+  const lines = plain.stderr.trim().split('\n');
+  t.same(lines.map((l) => /\((\d+) %\)/.exec(l)?.[1]), ['10', '20', '30', '40', '50', '60', '70', '80', '90', '100'], 'one line per tenth, then the final one');
+  t.match(lines[0], /^Downloading x: 100 bytes of 1000 bytes \(10 %\), 4\.9 KiB\/s$/);
+
+  const written: string[] = [];
+  const tty = { ...memoryIo(true), errStream: { write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream };
+  const live = progress(tty, 'Downloading x', { total: 1000, start: 400, now });
+  clock = 1000;
+  live.update(500); // drawn
+  clock = 1050;
+  live.update(600); // too soon: not drawn
+  clock = 1200;
+  live.update(700);
+  live.finish();
+  t.same(written.length, 4, 'two redraws, the final one, a newline');
+  t.ok(written.slice(0, 3).every((w) => w.startsWith('\rDownloading x: ') && w.endsWith('\u001b[K')));
+  t.match(written[0], '500 bytes of 1000 bytes (50 %)');
+  t.equal(written[3], '\n');
+  t.equal(tty.stderr, '', 'nothing through io.err, which would escape the \\r');
 });
