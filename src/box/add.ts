@@ -200,6 +200,8 @@ export async function addBox(opts: BoxAddOptions, deps: BoxAddDeps): Promise<Box
     throw e;
   }
   try {
+    // Pack directories of a run that was killed (this run holds the lock: nobody else packs here).
+    await rm(packRoot(deps.cacheRoot, plan.channel), { recursive: true, force: true });
     const run = new BoxAdd(plan, deps);
     const outcome = await run.go();
     return { ...outcome, seconds: Math.round((now() - t0) / 100) / 10 };
@@ -597,7 +599,7 @@ class BoxAdd {
 
   private async pack(image: Image, version: string, installed: Installed | undefined): Promise<Outcome> {
     const { io, deps, plan } = this;
-    const root = packRoot(deps.cacheRoot);
+    const root = packRoot(deps.cacheRoot, plan.channel);
     await makeDirectory(root);
     const needs: SpaceNeed[] = [
       { what: 'the image cache', path: root, free: await deps.freeBytes(root), need: image.bytes + MIB, why: `the box (${formatSize(image.bytes)})` },

@@ -3,6 +3,8 @@
  * `$XDG_CACHE_HOME/cclab`, else `~/.cache/cclab`):
  *
  *   images/flatcar/<channel>/lock                 held while a `box add` of the channel runs
+ *   images/flatcar/<channel>/tmp/pack-*           a box being packed (removed when done; one left by
+ *                                                  a killed run is removed by the next, under the lock)
  *   images/flatcar/<channel>/<version>/           a release's image
  *       flatcar_production_qemu_image.img         the verified qcow2 (decompressed when it came as .bz2)
  *       image.json                                 what is known of it (ImageRecord); written last:
@@ -11,7 +13,6 @@
  *       <file>.DIGESTS, <file>.sig                 what it was verified with
  *   images/flatcar/<channel>/url-<hash of URL>/   the same, for --image URL
  *   images/flatcar/<channel>/file-<sha512 prefix>/ a --image FILE that was .bz2, decompressed
- *   tmp/pack-*                                     a box being packed (removed when done)
  *
  * Plus the free-space check, and where Vagrant keeps an installed box.
  */
@@ -42,8 +43,9 @@ export function fileCacheDir(cacheRoot: string, channel: string, sourceSha512: s
   return join(channelCacheDir(cacheRoot, channel), `file-${sourceSha512.slice(0, 16)}`);
 }
 
-export function packRoot(cacheRoot: string): string {
-  return join(cacheRoot, 'tmp');
+/** Where boxes are packed: beside the images (the same file system), under the channel's lock. */
+export function packRoot(cacheRoot: string, channel: string): string {
+  return join(channelCacheDir(cacheRoot, channel), 'tmp');
 }
 
 /** The qcow2 and its record in a cache directory. */

@@ -7,12 +7,14 @@ import { addBox, type BoxAddOptions, type BoxAddResult } from '../box/add.js';
 import { freeBytes } from '../box/cache.js';
 import { realTools } from '../box/tools.js';
 import { formatSize } from '../bounded-read.js';
-import type { Context } from '../context.js';
+import { orderly, type Context } from '../context.js';
 import { cacheHome, vagrantHome } from '../home/paths.js';
 import { createVagrantDriver } from '../vagrant/driver.js';
 
 export async function add(opts: BoxAddOptions & { json: boolean }, ctx: Context): Promise<void> {
-  const result = await addBox(opts, {
+  // Orderly: on Ctrl-C the download, bzip2 or Vagrant is stopped and the pack files are removed
+  // before cclab exits (the .part stays for the next run).
+  const result = await orderly(ctx, () => addBox(opts, {
     vagrant: createVagrantDriver({ env: ctx.env }),
     tools: realTools(ctx.env, ctx.cwd),
     freeBytes,
@@ -22,7 +24,7 @@ export async function add(opts: BoxAddOptions & { json: boolean }, ctx: Context)
     io: ctx.io,
     signal: ctx.signal,
     cwd: ctx.cwd,
-  });
+  }));
   if (opts.json) {
     ctx.io.out(JSON.stringify(jsonDocument(result), null, 2) + '\n');
     return;

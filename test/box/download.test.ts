@@ -87,7 +87,7 @@ t.test('a release .img: downloaded, SHA-512 checked, packed, added with name and
   t.same(JSON.parse(fs.readFileSync(path.join(boxDir, 'metadata.json'), 'utf8')), { provider: 'libvirt', format: 'qcow2', virtual_size: 1 });
   t.match(JSON.parse(fs.readFileSync(path.join(boxDir, 'cclab-image.json'), 'utf8')), { sha512: r.sha512, sourceSha512: r.sha512, verified: 'digests', flatcarVersion: V });
   t.same(filesUnder(cacheOf(deps)), [IMG, `${IMG}.DIGESTS`, 'image.json'], 'no .part left');
-  t.same(filesUnder(path.join(deps.cacheRoot, 'tmp')), [], 'pack files removed');
+  t.same(filesUnder(path.join(deps.cacheRoot, 'images', 'flatcar', 'stable', 'tmp')), [], 'pack files removed');
   t.same(server.requestsOf(`${V}/${IMG}`).map((q) => q.range), [undefined]);
   t.match(deps.io.stderr, /Downloading flatcar_production_qemu_image\.img: 1\.\d MiB of 1\.\d MiB \(100 %\), [\d.]+ [KMG]iB\/s\n/);
   t.match(deps.io.stderr, 'SHA-512 matches the release’s DIGESTS');
@@ -287,12 +287,16 @@ t.test('not enough free space: an error before a byte is written, naming both pl
 t.test('vagrant box add fails: a CommandError, nothing added, pack files removed, the image stays cached', { skip }, async (t) => {
   const server = await releaseServer(t, serve({}, V, { img: true }));
   const deps = boxDeps(t);
+  // What a run killed while packing leaves: removed by the next run, which holds the lock.
+  const stale = path.join(deps.cacheRoot, 'images', 'flatcar', 'stable', 'tmp', 'pack-old');
+  fs.mkdirSync(stale, { recursive: true });
+  fs.writeFileSync(path.join(stale, 'flatcar-stable-1.0.0.box'), 'x');
   deps.vagrant.failNext = true;
   const e = await addBox(opts(server), deps).catch((x: unknown) => x);
   t.ok(e instanceof CommandError);
   t.match((e as CommandError).hint, 'nothing was added; the verified image stays in the cache');
   t.same(await deps.vagrant.boxList(), []);
-  t.same(filesUnder(path.join(deps.cacheRoot, 'tmp')), []);
+  t.same(filesUnder(path.join(deps.cacheRoot, 'images', 'flatcar', 'stable', 'tmp')), []);
   t.same(filesUnder(cacheOf(deps)), [IMG, `${IMG}.DIGESTS`, 'image.json']);
   const requests = server.requests.length;
   t.match(await addBox(opts(server), deps), { action: 'added', downloaded: false });

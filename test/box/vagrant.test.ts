@@ -4,7 +4,7 @@
  * `vagrant box list` and `vagrant validate` (which loads the box's own Vagrantfile with the
  * libvirt provider's settings) read what was added.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -88,7 +88,7 @@ t.test('box add from a release: in `vagrant box list` with name, version and pro
   t.same(JSON.parse(fs.readFileSync(path.join(boxDir, 'metadata.json'), 'utf8')), { provider: 'libvirt', format: 'qcow2', virtual_size: 8 });
   t.same(fs.readFileSync(path.join(boxDir, 'box.img')), img);
   t.match(JSON.parse(fs.readFileSync(path.join(boxDir, 'cclab-image.json'), 'utf8')), { sha512: doc.sha512, verified: 'digests', flatcarVersion: V });
-  t.same(fs.readdirSync(path.join(h.cache, 'tmp')), [], 'no pack files left');
+  t.same(fs.readdirSync(path.join(h.cache, 'images', 'flatcar', 'stable', 'tmp')), [], 'no pack files left');
 
   // A lab's Vagrantfile on this box: Vagrant loads the box's Vagrantfile, libvirt settings included.
   const lab = path.join(h.dir, 'lab');
@@ -155,6 +155,34 @@ t.test('errors from the CLI: one JSON document, the exit code of the failure', {
   t.equal(noSub.code, 2);
   t.match(noSub.stderr, 'name a box command: cclab box add');
   t.same(fs.existsSync(path.join(h.vagrantHome, 'boxes')) ? fs.readdirSync(path.join(h.vagrantHome, 'boxes')) : [], [], 'nothing added');
+});
+
+t.test('Ctrl-C while downloading: exit 130, the .part kept for the next run, which resumes it', { skip }, async (t) => {
+  const src = tempDir(t, 'cclab-box-src-');
+  const img = fs.readFileSync(qcow2(src, IMG, '1G'));
+  const server = await releaseServer(t, { [`${V}/${IMG}`]: img, [`${V}/${IMG}.DIGESTS`]: digests(IMG, img) });
+  server.stallAfter.set(`${V}/${IMG}`, 10_000);
+  const h = host(t);
+  const child = spawn(process.execPath, [CLI, 'box', 'add', '--release-url', server.url, '--version', V, '--json'], { env: h.env, cwd: h.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const part = path.join(h.cache, 'images', 'flatcar', 'stable', V, `${IMG}.part`);
+  while (!(fs.existsSync(part) && fs.statSync(part).size === 10_000)) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  t.equal(await closed, 130, stderr);
+  t.match(JSON.parse(stdout), { error: { kind: 'interrupted', exitCode: 130 } });
+  t.match(stderr, /error: interrupted while downloading http:\/\/127\.0\.0\.1:\d+\/4230\.2\.3\/flatcar_production_qemu_image\.img\nhint: the 9\.8 KiB received are kept in .*\.part: run the command again to resume/);
+  t.equal(fs.statSync(part).size, 10_000);
+  t.notOk(fs.existsSync(path.join(h.cache, 'images', 'flatcar', 'stable', 'lock')), 'the lock released');
+
+  server.stallAfter.clear();
+  const again = await h.cclab(['box', 'add', '--release-url', server.url, '--version', V, '--json']);
+  t.equal(again.code, 0, again.stderr);
+  t.equal(server.requestsOf(`${V}/${IMG}`).at(-1)?.range, 'bytes=10000-');
 });
 
 t.test('box add --help: every option described', { skip: missingTools(['vagrant', ['--version']]) }, async (t) => {
