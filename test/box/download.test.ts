@@ -13,7 +13,8 @@ import t from 'tap';
 import { addBox, type BoxAddOptions } from '../../src/box/add.js';
 import { download } from '../../src/box/http.js';
 import { memoryIo } from '../../src/context.js';
-import { CommandError, DownloadError, ExitCode, FileSystemError, InterruptedError, InvalidImageError, PreflightError, UsageError } from '../../src/errors.js';
+import { CommandError, DownloadError, ExitCode, FileSystemError, InterruptedError, InvalidImageError, LabBusyError, PreflightError, UsageError } from '../../src/errors.js';
+import { acquireLock } from '../../src/home/lock.js';
 import { BZIP2, QEMU_IMG, boxDeps, bzip2, digests, filesUnder, missingTools, sha512, tempDir } from '../helpers/box.js';
 import { releaseServer, type ReleaseServer } from '../helpers/release-server.js';
 
@@ -335,6 +336,64 @@ t.test('a release whose "image" is not qcow2: refused with the qemu-img hint, re
   t.ok(e2 instanceof InvalidImageError);
   t.match((e2 as Error).message, /^http:\/\/127\.0\.0\.1:\d+\/4230\.2\.3\/flatcar_production_qemu_image\.img\.bz2, decompressed, cannot be a vagrant-libvirt box: it is not a qcow2 image/);
   t.same(filesUnder(cacheOf(deps2)), [`${IMG}.bz2.DIGESTS`], 'no .tmp, no .part');
+});
+
+t.test('--image URL: verified by <URL>.DIGESTS when the server has it, cached by URL; without, said to be unverified', { skip }, async (t) => {
+  const server = await releaseServer(t, { [`mine/${IMG}.bz2`]: release.bz2, [`mine/${IMG}.bz2.DIGESTS`]: digests(`${IMG}.bz2`, release.bz2), 'bare/x.img': release.img });
+  const deps = boxDeps(t);
+  const url = `${server.url}mine/${IMG}.bz2`;
+  const r = await addBox({ os: 'flatcar', channel: 'alpha', provider: 'libvirt', force: false, image: url }, deps);
+  t.match(r, { name: 'flatcar-alpha', verified: 'digests', action: 'added', source: url, flatcarVersion: undefined, downloaded: true });
+  t.equal(r.version, `0.0.${Number.parseInt(sha512(release.img).slice(0, 12), 16)}`, 'derived from the qcow2');
+  t.equal(r.sha512, sha512(release.img));
+  t.match(r.image, /images\/flatcar\/alpha\/url-[0-9a-f]{16}\/flatcar_production_qemu_image\.img$/);
+  const again = await addBox({ os: 'flatcar', channel: 'alpha', provider: 'libvirt', force: false, image: url }, deps);
+  t.match(again, { action: 'unchanged', downloaded: false });
+  t.equal(server.requestsOf(`mine/${IMG}.bz2`).length, 1, 'the image was fetched once');
+
+  const bare = await addBox({ os: 'flatcar', channel: 'alpha', provider: 'libvirt', force: false, image: `${server.url}bare/x.img`, version: '1.2.3' }, deps);
+  t.match(bare, { verified: 'none', version: '1.2.3', action: 'added' });
+  t.match(deps.io.stderr, /warning: http:\/\/127\.0\.0\.1:\d+\/bare\/x\.img\.DIGESTS was not found: the image will not be verified/);
+
+  const e = await addBox({ os: 'flatcar', channel: 'alpha', provider: 'libvirt', force: false, image: `${server.url}nope.img` }, deps).catch((x: unknown) => x);
+  t.ok(e instanceof DownloadError);
+  t.match((e as Error).message, /cannot download http:\/\/127\.0\.0\.1:\d+\/nope\.img: the server answered 404 Not Found/);
+});
+
+t.test('--image FILE with --digests: a file that does not match is refused and left alone; a non-qcow2 file gets the qemu-img hint', { skip }, async (t) => {
+  const deps = boxDeps(t);
+  const file = path.join(deps.cwd, IMG);
+  fs.writeFileSync(file, release.img);
+  const d = path.join(deps.cwd, 'D');
+  fs.writeFileSync(d, digests(IMG, release.img, { sha512: 'ef'.repeat(64) }));
+  const base = { os: 'flatcar', channel: 'stable', provider: 'libvirt', force: false } as const;
+  const e = await addBox({ ...base, image: IMG, digests: 'D' }, deps).catch((x: unknown) => x);
+  t.ok(e instanceof InvalidImageError);
+  t.match((e as Error).message, `the SHA-512 of ${file} is`);
+  t.ok(fs.existsSync(file), 'the user’s file is not removed');
+  fs.writeFileSync(d, digests(IMG, release.img));
+  t.match(await addBox({ ...base, image: IMG, digests: 'D', version: V }, deps), { verified: 'digests', image: file, version: V, downloaded: false });
+  const raw = path.join(deps.cwd, 'disk.raw');
+  fs.writeFileSync(raw, Buffer.alloc(1024));
+  const e2 = await addBox({ ...base, image: raw }, deps).catch((x: unknown) => x);
+  t.ok(e2 instanceof InvalidImageError);
+  t.match((e2 as Error).message, `${raw} cannot be a vagrant-libvirt box: it is not a qcow2 image`);
+  t.match((e2 as InvalidImageError).hint, 'qemu-img convert -O qcow2 IN OUT');
+  const e3 = await addBox({ ...base, image: 'missing.img' }, deps).catch((x: unknown) => x);
+  t.ok(e3 instanceof UsageError);
+  t.match((e3 as Error).message, /--image: cannot read .*missing\.img: no such file or directory/);
+});
+
+t.test('another box add of the channel running: busy (exit 7), naming the cache and its holder', { skip }, async (t) => {
+  const deps = boxDeps(t);
+  const channelDir = path.join(deps.cacheRoot, 'images', 'flatcar', 'stable');
+  fs.mkdirSync(channelDir, { recursive: true });
+  const held = await acquireLock(channelDir, { command: 'cclab box add' });
+  t.teardown(() => held.release());
+  const e = await addBox({ os: 'flatcar', channel: 'stable', provider: 'libvirt', force: false, releaseUrl: 'http://127.0.0.1:1/', version: V }, deps).catch((x: unknown) => x);
+  t.ok(e instanceof LabBusyError);
+  t.equal((e as LabBusyError).exitCode, ExitCode.busy);
+  t.match((e as Error).message, `the image cache of flatcar stable (${channelDir}) is busy: \`cclab box add\` (pid ${process.pid})`);
 });
 
 t.test('bzip2 missing: a preflight error with the package to install, before the .bz2 is downloaded', { skip }, async (t) => {
