@@ -63,7 +63,7 @@ export function summary(r: BoxAddResult): string {
     `  image:    ${r.image} (${formatSize(r.bytes)}, from ${r.source})`,
     `  sha512:   ${r.sha512}`,
     `  verified: ${VERIFIED[r.verified]}`,
-    `Use it in a Vagrantfile with config.vm.box = "${r.name}"${r.version ? ` and config.vm.box_version = "${r.version}"` : ''}.`,
+    `Use it in a Vagrantfile with config.vm.box = "${r.name}" and config.vm.box_version = "${r.version}".`,
     '',
   ].join('\n');
 }

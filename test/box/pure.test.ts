@@ -251,3 +251,35 @@ t.test('progress: a redrawn line on a terminal (at most every 100 ms), a line pe
   t.equal(written[3], '\n');
   t.equal(tty.stderr, '', 'nothing through io.err, which would escape the \\r');
 });
+
+t.test('the text summary and the --json document of a result', async (t) => {
+  const { summary, jsonDocument } = await import('../../src/commands/box.js');
+  const r = {
+    name: 'flatcar-stable',
+    provider: 'libvirt',
+    version: '4230.2.3',
+    image: '/c/img',
+    sha512: HEX('a'),
+    verified: 'none' as const,
+    bytes: 2048,
+    seconds: 1.5,
+    action: 'added' as const,
+    source: '/x.img',
+    flatcarVersion: undefined,
+    downloaded: false,
+  };
+  t.equal(
+    summary(r),
+    [
+      'Box flatcar-stable 4230.2.3 (libvirt) added.',
+      '  image:    /c/img (2 KiB, from /x.img)',
+      `  sha512:   ${HEX('a')}`,
+      '  verified: NOT verified (no DIGESTS, no signature)',
+      'Use it in a Vagrantfile with config.vm.box = "flatcar-stable" and config.vm.box_version = "4230.2.3".',
+      '',
+    ].join('\n'),
+  );
+  t.match(summary({ ...r, action: 'replaced', verified: 'signature' }), /^Box flatcar-stable 4230\.2\.3 \(libvirt\) replaced\.\n[^]*verified: signature checked with gpgv/);
+  t.same(Object.keys(jsonDocument(r)), ['name', 'provider', 'version', 'image', 'sha512', 'verified', 'bytes', 'seconds', 'action', 'source', 'flatcarVersion', 'downloaded']);
+  t.equal(jsonDocument(r).flatcarVersion, null);
+});
