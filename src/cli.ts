@@ -178,6 +178,7 @@ async function runYargs(argv: string[]): Promise<void> {
   const { default: yargs } = await import('yargs');
   const { version } = await import('./version.js');
   const table = await import('./lab/options.js');
+  const { CHANNELS } = await import('./lab/types.js');
   const cli = yargs(argv)
     .scriptName('cclab')
     .usage('cclab: local labs of Container Linux clusters (Flatcar, legacy CoreOS) with Vagrant\n\nUsage: $0 <command> [options]')
@@ -403,6 +404,53 @@ async function runYargs(argv: string[]): Promise<void> {
         const { run } = await import('./commands/docker-env.js');
         await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json }, ctx);
       },
+    )
+    .command(
+      'box',
+      'Vagrant boxes: `cclab box add` makes Flatcar’s QEMU image a vagrant-libvirt box',
+      (y) =>
+        y
+          .command(
+            'add',
+            'Download Flatcar’s QEMU image (cached, resumable, verified) and add it as the vagrant-libvirt box flatcar-<channel>, versioned',
+            (y) =>
+              y
+                // --version is the box's: yargs' own --version (cclab's) is off here.
+                .version(false)
+                .option('os', { choices: ['flatcar'] as const, default: 'flatcar' as const, describe: 'Guest OS of the box (Flatcar only)' })
+                .option('channel', { choices: CHANNELS.flatcar, default: 'stable', describe: 'Release channel; the box is named flatcar-<channel>' })
+                .option('version', { type: 'string', describe: 'Flatcar release (e.g. 4230.2.3) or current (default); with --image: the box version (default: derived from the image)' })
+                .option('provider', { choices: ['libvirt'] as const, default: 'libvirt' as const, describe: 'Vagrant provider of the box (libvirt only)' })
+                .option('image', { type: 'string', describe: 'A local qcow2 or .bz2 file, or an http(s) URL of one, instead of the release server (offline hosts, own builds)' })
+                .option('digests', { type: 'string', describe: 'DIGESTS file or URL to verify an --image against (default for a URL: <URL>.DIGESTS when the server has it)' })
+                .option('release-url', { type: 'string', describe: 'Release server directory to use instead of https://<channel>.release.flatcar-linux.net/amd64-usr/ (a mirror)' })
+                .option('keyring', { type: 'string', describe: 'Also verify the image’s detached signature (<image>.sig) with gpgv and this keyring (Flatcar’s image signing key)' })
+                .option('force', { type: 'boolean', default: false, describe: 'Add the box again even if this version is installed (replaces it)' })
+                .option('json', { type: 'boolean', default: false, describe: 'Print the result (name, provider, version, image, sha512, verified, bytes, seconds) as one JSON document' })
+                .example('$0 box add', 'the current stable release as box flatcar-stable')
+                .example('$0 box add --channel beta --version 4344.1.0', 'a given beta release')
+                .example('$0 box add --image ./flatcar_production_qemu_image.img --version 4230.2.3', 'an image downloaded elsewhere (offline hosts)'),
+            async (a) => {
+              const { add } = await import('./commands/box.js');
+              await add(
+                {
+                  os: a.os,
+                  channel: a.channel,
+                  version: a.version,
+                  provider: a.provider,
+                  image: a.image,
+                  digests: a.digests,
+                  releaseUrl: a['release-url'],
+                  keyring: a.keyring,
+                  force: a.force,
+                  json: a.json,
+                },
+                ctx,
+              );
+            },
+          )
+          .demandCommand(1, 'name a box command: cclab box add'),
+      () => undefined,
     )
     .command(
       'doctor [architecture]',

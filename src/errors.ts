@@ -17,6 +17,8 @@ export const ExitCode = {
   invalidFile: 9,
   /** A file or directory could not be read or written (full disk, permissions, a file in the way). */
   fileSystem: 10,
+  /** A download failed: the server answered with an error, went away, or sent less than it announced. */
+  download: 11,
   /** Stopped by SIGHUP (the terminal went away): 128 + 1. */
   hangup: 129,
   /** Stopped by Ctrl-C (SIGINT): 128 + 2. */
@@ -131,6 +133,48 @@ export function blameFlags(e: unknown): unknown {
 export class InvalidFileError extends CclabError {
   override readonly exitCode = ExitCode.invalidFile;
   override readonly kind = 'invalid-file';
+}
+
+/**
+ * An image that is not what it must be: its SHA-512 differs from the release's DIGESTS (or the
+ * DIGESTS do not list it), its signature does not verify, or it is not a qcow2. Exit 9, as for
+ * files `cclab validate` refuses. Names the file.
+ */
+export class InvalidImageError extends CclabError {
+  override readonly exitCode = ExitCode.invalidFile;
+  override readonly kind = 'invalid-image';
+  readonly path: string | undefined;
+
+  constructor(message: string, details: ErrorDetails & { path?: string | undefined } = {}) {
+    super(message, details);
+    this.path = details.path;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), path: this.path };
+  }
+}
+
+/**
+ * A download that failed: a status other than 2xx (named with the URL), a connection that broke
+ * or went quiet, a body shorter than announced, a redirect loop. What was received of an image is
+ * kept for the next run to resume.
+ */
+export class DownloadError extends CclabError {
+  override readonly exitCode = ExitCode.download;
+  override readonly kind = 'download';
+  readonly url: string;
+  readonly status: number | undefined;
+
+  constructor(message: string, details: ErrorDetails & { url: string; status?: number | undefined }) {
+    super(message, details);
+    this.url = details.url;
+    this.status = details.status;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), url: this.url, status: this.status };
+  }
 }
 
 export interface PreflightFailure {

@@ -53,6 +53,21 @@ export function cclabHome(env: Env): string {
   return join(userHome(env), '.local', 'share', 'cclab');
 }
 
+/**
+ * cclab's per-user cache directory (downloaded images): `$XDG_CACHE_HOME/cclab` when XDG_CACHE_HOME
+ * is an absolute path, else `~/.cache/cclab`. Everything in it can be downloaded again.
+ */
+export function cacheHome(env: Env): string {
+  const xdg = nonEmpty(env.XDG_CACHE_HOME);
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'cclab');
+  return join(userHome(env), '.cache', 'cclab');
+}
+
+/** Vagrant's own data directory, where boxes are installed: `$VAGRANT_HOME`, else `~/.vagrant.d`. */
+export function vagrantHome(env: Env): string {
+  return nonEmpty(env.VAGRANT_HOME) ?? join(userHome(env), '.vagrant.d');
+}
+
 /** `<home>/labs`: the parent of every lab directory. */
 export function labsRoot(env: Env): string {
   return join(cclabHome(env), LABS_DIR);

@@ -44,6 +44,13 @@ export interface VagrantUpOptions extends RunControl {
   destroyOnError?: boolean;
 }
 
+export interface BoxAddOptions extends RunControl {
+  provider: string;
+  /** The catalog's version to add (Vagrant's default: the newest). */
+  version?: string;
+  force?: boolean;
+}
+
 export interface VagrantDriver {
   /** `vagrant --version`. */
   version(): Promise<VagrantVersion>;
@@ -67,6 +74,12 @@ export interface VagrantDriver {
   validate(cwd: string, opts?: { ignoreProvider?: boolean }): Promise<void>;
   /** `vagrant box list --machine-readable`. */
   boxList(): Promise<InstalledBox[]>;
+  /**
+   * `vagrant box add [--force] --provider P [--box-version V] CATALOG`: adds the box a catalog
+   * (Vagrant's box metadata JSON, a local file) describes, with the name and version it gives.
+   * `force` replaces an installed box of that name, provider and version.
+   */
+  boxAdd(catalog: string, opts: BoxAddOptions): Promise<void>;
   /** `vagrant plugin list --machine-readable`. */
   pluginList(): Promise<Plugin[]>;
   /**
@@ -261,6 +274,11 @@ export function driverOn(
 
     async boxList() {
       return parsed(['box', 'list', '--machine-readable'], { cwd: globalCwd }, parseBoxList);
+    },
+
+    async boxAdd(catalog, o) {
+      const args = ['box', 'add', ...(o.force ? ['--force'] : []), '--provider', o.provider, ...(o.version !== undefined ? ['--box-version', o.version] : []), catalog];
+      await check(args, { cwd: globalCwd, signal: o.signal, onLine: o.onLine });
     },
 
     async pluginList() {

@@ -20,7 +20,7 @@ import { cliHome, type CliHome, type CliResult } from './cli.js';
 
 
 /** Exit codes the README's table documents. */
-export const DOCUMENTED = new Set([0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 129, 130, 143]);
+export const DOCUMENTED = new Set([0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 129, 130, 143]);
 export const SIGNAL_CODES: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 export const STACK = /internal error|this is a bug|\n\s+at [^\n]*\(?[/\w.-]+:\d+:\d+\)?/i;
 export const isRoot = process.getuid?.() === 0;
