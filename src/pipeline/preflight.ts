@@ -10,6 +10,7 @@ import { compareVersion } from '../vagrant/parse.js';
 import { blockingSteps, type Identity, type PathStep } from '../providers/qemu-access.js';
 import { provisioningFor } from '../render/provision.js';
 import { IGNITION_DIR } from '../render/layout.js';
+import { flatcarBoxName } from '../box/names.js';
 
 export const MIN_VAGRANT = { major: 2, minor: 2, patch: 5 } as const;
 
@@ -164,7 +165,7 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   } else {
     const have = boxes.value.some((b) => b.name === lab.box.name && b.provider === lab.provider);
     // Flatcar's own image where Flatcar publishes no box for the provider: cclab packs it.
-    const ownImage = lab.os === 'flatcar' && lab.box.name === `flatcar-${lab.channel}` && lab.box.url === undefined;
+    const ownImage = lab.os === 'flatcar' && lab.box.name === flatcarBoxName(lab.channel) && lab.box.url === undefined;
     const flatcarBoxAdd = ownImage ? record.addFlatcarBox?.(lab.channel) : undefined;
     if (have) checks.push({ check: `box ${lab.box.name}`, ok: true, message: `installed for ${lab.provider}` });
     else if (lab.box.url) checks.push({ check: `box ${lab.box.name}`, ok: true, note: true, message: `not installed yet: Vagrant will add it from ${lab.box.url}` });

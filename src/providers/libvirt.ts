@@ -1,6 +1,7 @@
 /** libvirt (vagrant-libvirt): Linux hosts without VirtualBox; KVM, or QEMU's emulation. */
 import { hostAt, parseCidr, type Cidr } from '../lab/net.js';
 import type { ProviderRecord } from './types.js';
+import { boxAddCommand } from '../box/names.js';
 
 const PLUGIN = 'vagrant-libvirt';
 
@@ -17,7 +18,7 @@ export const libvirt: ProviderRecord = {
   ignitionUnsupported: undefined,
   // Flatcar publishes no libvirt box, only a QEMU image: `cclab box add` packs it as one.
   flatcarBoxJson: undefined,
-  addFlatcarBox: (channel) => `cclab box add --channel ${channel}`,
+  addFlatcarBox: boxAddCommand,
   qemuOpensIgnition: true,
   flatcarProvisioning: 'ignition',
   async usable(tools) {
