@@ -247,6 +247,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .option('wait', { type: 'boolean', default: true, describe: 'Run the health checks after boot (--no-wait skips them)' })
           .option('timeout', { type: 'string', describe: 'How long the health checks may take to pass (default 5m)' })
           .option('recreate', { type: 'boolean', default: false, describe: 'Destroy and rebuild a lab whose options changed' })
+          .option('download', { type: 'boolean', default: true, describe: 'Add a missing Flatcar libvirt box first, as `cclab box add` (--no-download refuses instead)' })
           .option('verbose', { type: 'boolean', default: false, alias: 'v', describe: 'Show all of Vagrant’s output' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the result as one JSON document' })
           .example('$0 up dev --workers 3', 'one etcd server and three workers')
@@ -259,6 +260,7 @@ async function runYargs(argv: string[]): Promise<void> {
             ...labInput(a, table),
             target: a.target,
             recreate: a.recreate,
+            download: a.download,
             parallel: a.parallel,
             wait: a.wait,
             timeoutMs: await timeoutMs(a.timeout, 300_000),

@@ -12,9 +12,19 @@ import { cacheHome, vagrantHome } from '../home/paths.js';
 import { createVagrantDriver } from '../vagrant/driver.js';
 
 export async function add(opts: BoxAddOptions & { json: boolean }, ctx: Context): Promise<void> {
+  const result = await addWithRealTools(opts, ctx);
+  if (opts.json) {
+    ctx.io.out(JSON.stringify(jsonDocument(result), null, 2) + '\n');
+    return;
+  }
+  ctx.io.out(summary(result));
+}
+
+/** `box add` with the real Vagrant, tools and file system (also what `up` runs for a missing Flatcar box). */
+export function addWithRealTools(opts: BoxAddOptions, ctx: Context): Promise<BoxAddResult> {
   // Orderly: on Ctrl-C the download, bzip2 or Vagrant is stopped and the pack files are removed
   // before cclab exits (the .part stays for the next run).
-  const result = await orderly(ctx, () => addBox(opts, {
+  return orderly(ctx, () => addBox(opts, {
     vagrant: createVagrantDriver({ env: ctx.env }),
     tools: realTools(ctx.env, ctx.cwd),
     freeBytes,
@@ -25,11 +35,6 @@ export async function add(opts: BoxAddOptions & { json: boolean }, ctx: Context)
     signal: ctx.signal,
     cwd: ctx.cwd,
   }));
-  if (opts.json) {
-    ctx.io.out(JSON.stringify(jsonDocument(result), null, 2) + '\n');
-    return;
-  }
-  ctx.io.out(summary(result));
 }
 
 /** The --json document. */

@@ -49,7 +49,12 @@ export function healthFor(deps: LabDeps, env: Record<string, string | undefined>
  * usable VirtualBox answers in milliseconds; libvirt's probe asks Vagrant for its plugins).
  */
 export function hostDetection(probes: Probes, env: Record<string, string | undefined>): HostDetection {
-  return {
+  // Each question is asked once per command, however often the lab is prepared.
+  const once = <T>(f: () => Promise<T>): (() => Promise<T>) => {
+    let p: Promise<T> | undefined;
+    return () => (p ??= f());
+  };
+  const found: HostDetection = {
     async provider() {
       const usable = {} as Record<Provider, Usability | undefined>;
       for (const p of PROVIDERS) {
@@ -72,4 +77,5 @@ export function hostDetection(probes: Probes, env: Record<string, string | undef
       return chooseLibvirtDriver({ devKvm, kvmCapabilities });
     },
   };
+  return { provider: once(found.provider), libvirtDriver: once(found.libvirtDriver) };
 }

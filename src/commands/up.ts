@@ -8,6 +8,10 @@ import { ARCHITECTURES } from '../lab/types.js';
 import { memoProbes } from '../pipeline/preflight.js';
 import type { UpDeps, UpRequest, UpResult, UpTarget } from '../pipeline/up.js';
 import { version } from '../version.js';
+import type { BoxAddOptions, BoxAddResult } from '../box/add.js';
+import { boxAddCommand, flatcarBoxName } from '../box/names.js';
+import { providerRecord } from '../providers/index.js';
+import type { Probes } from '../pipeline/preflight.js';
 import type { LabInputOptions } from './lab-input.js';
 
 /** How to boot: the pipeline's own settings, passed through unchanged. */
@@ -20,17 +24,32 @@ export interface UpOptions extends LabInputOptions, BootSettings {
   labOptionsGiven: boolean;
   /** Print the result as one JSON document. */
   json: boolean;
+  /** Add Flatcar's box when a lab needs it and it is missing (`cclab box add`); --no-download refuses instead. */
+  download?: boolean;
 }
 
-export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDeps>): Promise<UpResult> {
+/** What `up` runs to add a missing Flatcar box (the real `cclab box add` unless a test injects one). */
+export type AddBox = (opts: BoxAddOptions, ctx: Context) => Promise<BoxAddResult>;
+
+export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDeps> & { addBox?: AddBox }): Promise<UpResult> {
   // The driver first, so the questions preflight asks Vagrant (a Ruby program: about a second per
   // call) are under way while the lab model, rendering and progress modules load.
   const { healthFor, hostDetection, labDeps, probesFor } = await import('./deps.js');
   const base = labDeps(ctx);
-  const probes = memoProbes(injected?.probes ?? probesFor(base, ctx));
+  const hostProbes = injected?.probes ?? probesFor(base, ctx);
+  let probes = memoProbes(hostProbes);
   probes.vagrantVersion().catch(() => undefined);
   probes.boxes().catch(() => undefined);
   const [{ prepareLab }, { upLab }] = await Promise.all([import('./lab-input.js'), import('../pipeline/up.js')]);
+  const detect = hostDetection(probes, ctx.env);
+
+  const isArchitecture = opts.target !== undefined && (ARCHITECTURES as readonly string[]).includes(opts.target);
+  if (isArchitecture || opts.config) {
+    // A new lab on Flatcar's own libvirt image needs the box `cclab box add` makes: add it first,
+    // outside every lock (a download takes minutes), as Vagrant adds a missing box from box_url.
+    const { lab } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, detect }, ctx);
+    if (await addMissingFlatcarBox(lab, probes, opts.download !== false, injected?.addBox, ctx)) probes = memoProbes(hostProbes);
+  }
   const deps: UpDeps = {
     store: injected?.store ?? base.store,
     vagrant: injected?.vagrant ?? base.vagrant,
@@ -40,7 +59,6 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     ...(injected?.now ? { now: injected.now } : {}),
   };
 
-  const isArchitecture = opts.target !== undefined && (ARCHITECTURES as readonly string[]).includes(opts.target);
   const common = { recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose };
   let result: UpResult;
   if (opts.target !== undefined && !isArchitecture && !opts.config) {
@@ -53,7 +71,7 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     let target: UpTarget;
     try {
       const labs = await deps.store.list();
-      const { lab, warnings, notes } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, detect: hostDetection(probes, ctx.env) }, ctx, (name) => ({
+      const { lab, warnings, notes } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, detect }, ctx, (name) => ({
         taken: labs.filter((l) => l.name !== name).map((l) => l.lab.subnet.cidr),
         subnet: labs.find((l) => l.name === name)?.lab.subnet.cidr,
       }));
@@ -86,6 +104,26 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     throw new UnhealthyError(`lab ${result.manifest.name} is up but not healthy`, { hint: unhealthyHint(result.manifest.lab, result.manifest.name, result.health.failedGroups) });
   }
   return result;
+}
+
+/**
+ * Adds Flatcar's box for a lab that uses Flatcar's own image on a provider whose box cclab makes
+ * (libvirt), when it is not installed. Resolves true when a box was added. With downloads refused
+ * (--no-download) the missing box is left to preflight, whose failure names the command.
+ */
+async function addMissingFlatcarBox(lab: Lab, probes: Probes, download: boolean, addBox: AddBox | undefined, ctx: Context): Promise<boolean> {
+  const record = providerRecord(lab.provider);
+  if (record.addFlatcarBox === undefined || lab.os !== 'flatcar' || lab.box.name !== flatcarBoxName(lab.channel) || lab.box.url !== undefined) return false;
+  const boxes = await probes.boxes().catch(() => undefined);
+  if (boxes === undefined || boxes.some((b) => b.name === lab.box.name && b.provider === lab.provider)) return false;
+  if (!download) return false;
+  ctx.io.err(`The box ${lab.box.name} (${lab.provider}) is not installed: adding Flatcar’s ${lab.channel} image, as \`${boxAddCommand(lab.channel)}\` does (--no-download refuses)…\n`);
+  const add = addBox ?? (await import('./box.js')).addWithRealTools;
+  // A pinned release is added as such; a constraint (`>= 4230.0.0`) takes the current release.
+  const release = lab.box.version !== undefined && /^\d+\.\d+\.\d+$/.test(lab.box.version) ? lab.box.version : undefined;
+  const result = await add({ os: 'flatcar', channel: lab.channel, provider: 'libvirt', version: release, force: false }, ctx);
+  ctx.io.err(`Box ${result.name} ${result.version} ${result.action === 'unchanged' ? 'was already there' : 'added'}.\n`);
+  return true;
 }
 
 /**

@@ -188,6 +188,37 @@ t.test('Flatcar on libvirt: Ignition configs through fw_cfg and the lab’s own 
   t.match(io.stdout, `Provisioned with Ignition (QEMU fw_cfg); SSH as core with the lab’s own key ${path.join(dir, 'ssh', 'id_ed25519')}`);
 });
 
+t.test('a missing Flatcar libvirt box is added by up itself (as `cclab box add`); --no-download leaves it to preflight', async (t) => {
+  const fake = fakeVagrant(t);
+  const home = path.join(fake.dir, 'home');
+  let installed = false;
+  const probes: Probes = { ...okProbes, boxes: async () => (installed ? [{ name: 'flatcar-stable', provider: 'libvirt', version: '4230.2.3' }] : []) };
+  const added: unknown[] = [];
+  const addBox = async (o: unknown) => {
+    added.push(o);
+    installed = true;
+    return { name: 'flatcar-stable', provider: 'libvirt', version: '4230.2.3', image: '/x', sha512: 'a', verified: 'digests' as const, bytes: 1, seconds: 0, action: 'added' as const, source: 'https://x', flatcarVersion: '4230.2.3', downloaded: true };
+  };
+  const ctxOf = () => ({ io: memoryIo(), env: { ...fake.env, CCLAB_HOME: home }, cwd: fake.dir, signal: new AbortController().signal });
+  const opts = (download: boolean, name: string): UpOptions => ({
+    target: 'dev', overrides: { workers: 1, provider: 'libvirt', name }, recreate: false, parallel: 1, wait: false, timeoutMs: 1000, verbose: false, json: false, labOptionsGiven: true, download,
+  });
+  const refused = ctxOf();
+  const e = await up(opts(false, 'offline'), refused, { probes, addBox }).then(() => undefined, (x: unknown) => x);
+  t.same(added, [], '--no-download: nothing added');
+  t.match(e, { exitCode: ExitCode.preflight });
+  t.match((e as Error).message, 'fix: add Flatcar’s stable image as this box: cclab box add --channel stable');
+
+  const ctx = ctxOf();
+  const r = await up(opts(true, 'dev'), ctx, { probes, addBox });
+  t.equal(r.manifest.state, 'running');
+  t.same(added, [{ os: 'flatcar', channel: 'stable', provider: 'libvirt', version: undefined, force: false }], 'the current stable release');
+  t.match(ctx.io.stderr, 'The box flatcar-stable (libvirt) is not installed: adding Flatcar’s stable image, as `cclab box add --channel stable` does');
+  const again = await up(opts(true, 'dev'), ctxOf(), { probes, addBox });
+  t.equal(again.manifest.state, 'running');
+  t.equal(added.length, 1, 'installed now: not added again');
+});
+
 t.test('laptop: the Docker endpoint is the port Vagrant really forwarded, and the health step gets it', async (t) => {
   const h = labHome(t, { FAKE_VAGRANT_MOVE_PORT: '2999' });
   const r = await h.up('laptop', { wait: true, timeoutMs: 4321 });
