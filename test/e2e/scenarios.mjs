@@ -387,12 +387,11 @@ export const SCENARIOS = {
   laptop: laptopScenario(),
   dev: devScenario('coreos'),
   'dev-flatcar': devScenario('flatcar'),
-  // Not in DEFAULT_SCENARIOS until `cclab box add` and the Ignition path of `cclab up` exist.
   'dev-ignition': devIgnitionScenario(),
 };
 
-/** Run when no --scenario is given. The cclab scenarios join once `up`/`check`/`docker-env`/`down` exist. */
-export const DEFAULT_SCENARIOS = ['laptop', 'dev', 'dev-flatcar'];
+/** Run when no --scenario is given: every cclab path (laptop, CoreOS, Flatcar on a box of one's own, Flatcar's image with Ignition). */
+export const DEFAULT_SCENARIOS = ['laptop', 'dev', 'dev-flatcar', 'dev-ignition'];
 
 /** A static busybox rootfs tarball (Debian's busybox-static), cached in the e2e cache. */
 export async function buildBusyboxRootfs(cacheDir, log) {
