@@ -50,6 +50,31 @@ async function expectEtcdMember(ctx, endpoint, name) {
   assert(members.length === 1 && members[0].name === name, `expected the single member ${name}, got ${JSON.stringify(members)}`);
 }
 
+/**
+ * A dev lab (etcd-01 + worker-01 at .101/.102) just booted: `cclab check` is healthy, and
+ * independently, one etcd member, both machines in fleet with their roles, the worker's proxy.
+ */
+function healthyDevSteps(lab, subnet) {
+  return [
+    [`cclab check ${lab} is healthy`, async (ctx) => {
+      const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
+      assert(r.code === 0, `cclab check exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      ctx.say(r.stdout.trim().split('\n').slice(0, 12).join('\n'));
+    }],
+    ['etcd member, and fleet sees both machines with their private IPs and roles', async (ctx) => {
+      await expectEtcdMember(ctx, `http://${subnet}.101:2379`, 'etcd-01');
+      await expectFleet(ctx, `http://${subnet}.101:2379`, [
+        { ip: `${subnet}.101`, metadata: { role: 'etcd' } },
+        { ip: `${subnet}.102`, metadata: { role: 'worker' } },
+      ]);
+    }],
+    ['the etcd proxy on worker-01 answers on its 127.0.0.1:2379 (cclab ssh)', async (ctx) => {
+      const { stdout } = await ctx.cclab(['ssh', lab, 'worker-01', '--', 'curl', '-s', 'http://127.0.0.1:2379/v2/members'], { timeoutMs: 120_000 });
+      assert(stdout.includes('"name":"etcd-01"'), `worker-01's 127.0.0.1:2379 answered: ${stdout}`);
+    }],
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // plain: the test box under plain Vagrant, with the hand-written lab in test/e2e/plain/ (CoreOS
 // mode, dev architecture). Needs no cclab code: proves the box and the stand-ins.
@@ -205,22 +230,7 @@ function devScenario(os) {
     description: `cclab up dev --workers 1 (${os} mode), check healthy, stop etcd, check names it, cclab down`,
     steps: [
       [`cclab up ${lab} --workers 1 --os ${os}`, (ctx) => ctx.cclab(['up', 'dev', ...(lab === 'dev' ? [] : ['--name', lab]), '--workers', '1', ...COMMON_UP, '--os', os, '--subnet', `${subnet}.0/24`, ...extra], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
-      [`cclab check ${lab} is healthy`, async (ctx) => {
-        const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
-        assert(r.code === 0, `cclab check exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-        ctx.say(r.stdout.trim().split('\n').slice(0, 12).join('\n'));
-      }],
-      ['etcd member, and fleet sees both machines with their private IPs and roles', async (ctx) => {
-        await expectEtcdMember(ctx, `http://${subnet}.101:2379`, 'etcd-01');
-        await expectFleet(ctx, `http://${subnet}.101:2379`, [
-          { ip: `${subnet}.101`, metadata: { role: 'etcd' } },
-          { ip: `${subnet}.102`, metadata: { role: 'worker' } },
-        ]);
-      }],
-      ['the etcd proxy on worker-01 answers on its 127.0.0.1:2379 (cclab ssh)', async (ctx) => {
-        const { stdout } = await ctx.cclab(['ssh', lab, 'worker-01', '--', 'curl', '-s', 'http://127.0.0.1:2379/v2/members'], { timeoutMs: 120_000 });
-        assert(stdout.includes('"name":"etcd-01"'), `worker-01's 127.0.0.1:2379 answered: ${stdout}`);
-      }],
+      ...healthyDevSteps(lab, subnet),
       [`stop ${etcdUnit} on etcd-01 (cclab ssh)`, (ctx) => ctx.cclab(['ssh', lab, 'etcd-01', '--', 'sudo', 'systemctl', 'stop', etcdUnit], { timeoutMs: 120_000 })],
       [`cclab check ${lab} fails and names etcd on etcd-01`, async (ctx) => {
         const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
@@ -288,22 +298,7 @@ function devIgnitionScenario() {
       [`cclab up ${lab} --workers 1 --os flatcar --provider libvirt (box flatcar-stable, Ignition)`, (ctx) =>
         ctx.cclab(['up', lab, '--workers', '1', '--provider', 'libvirt', '--os', 'flatcar', '--libvirt-driver', 'qemu', '--memory', '1024', '--cpus', '1',
           '--subnet', `${subnet}.0/24`, '--fleetd', join(E2E_DIR, 'box', 'fleetd-standin')], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
-      [`cclab check ${lab} is healthy`, async (ctx) => {
-        const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
-        assert(r.code === 0, `cclab check exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-        ctx.say(r.stdout.trim().split('\n').slice(0, 12).join('\n'));
-      }],
-      ['etcd member, and fleet sees both machines with their private IPs and roles', async (ctx) => {
-        await expectEtcdMember(ctx, `http://${subnet}.101:2379`, 'etcd-01');
-        await expectFleet(ctx, `http://${subnet}.101:2379`, [
-          { ip: `${subnet}.101`, metadata: { role: 'etcd' } },
-          { ip: `${subnet}.102`, metadata: { role: 'worker' } },
-        ]);
-      }],
-      ['the etcd proxy on worker-01 answers on its 127.0.0.1:2379 (cclab ssh)', async (ctx) => {
-        const { stdout } = await ctx.cclab(['ssh', lab, 'worker-01', '--', 'curl', '-s', 'http://127.0.0.1:2379/v2/members'], { timeoutMs: 120_000 });
-        assert(stdout.includes('"name":"etcd-01"'), `worker-01's 127.0.0.1:2379 answered: ${stdout}`);
-      }],
+      ...healthyDevSteps(lab, subnet),
       [`cclab ssh ${lab} etcd-01 -- cat /etc/hostname`, async (ctx) => {
         const { stdout } = await ctx.cclab(['ssh', lab, 'etcd-01', '--', 'cat', '/etc/hostname'], { timeoutMs: 120_000 });
         assert(stdout.trim() === 'etcd-01', `/etc/hostname on etcd-01 is "${stdout.trim()}"`);
