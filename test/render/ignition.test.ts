@@ -52,6 +52,7 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { label: 'defaults', overrides: {}, target: 'bare-metal' },
   { label: 'docker-tcp', overrides: { dockerTcp: true, metadata: { zone: 'eu-1' } }, target: 'bare-metal' },
+  { label: 'plain docker', overrides: { dockerTcp: true, docker: { tls: false } }, target: 'bare-metal' },
   {
     label: 'update groups',
     overrides: { update: { servicesGroup: 'beta-ring', workersGroup: 'canary', server: 'https://nebraska.example/v1/update/', rebootStrategy: 'reboot' } },
@@ -182,7 +183,7 @@ t.test('systemd-analyze verify accepts every unit and drop-in of every Ignition 
     t.equal(res.code, 0, `${j.label}: systemd-analyze verify ${res.verified.join(' ')}`, { output });
     t.equal(output, '', `${j.label}: nothing said`);
   }
-  t.same([...names].sort(), ['docker-tcp.socket', 'etcd-member.service', 'fleet-install.service', 'fleet.service', 'locksmithd.service'], 'every kind of unit');
+  t.same([...names].sort(), ['docker-tcp.socket', 'docker-tls-tcp.socket', 'etcd-member.service', 'fleet-install.service', 'fleet.service', 'locksmithd.service'], 'every kind of unit');
 });
 
 /** A machine's cloud-config and Ignition, reduced to the same data. */
@@ -209,7 +210,7 @@ t.test('the Ignition and the cloud-config of a machine carry the same units, dro
         // Units: what cloud-config enables is enabled; contents and drop-ins identical. The unit that
         // restarts Docker on a running system has no place in Ignition (the socket is enabled at boot).
         const ccUnits = cc.coreos.units
-          .filter((u) => u.name !== '00-eth0.network' && u.name !== 'enable-docker-tcp.service')
+          .filter((u) => u.name !== '00-eth0.network' && u.name !== 'enable-docker-tcp.service' && u.name !== 'enable-docker-tls-tcp.service')
           .map((u) => ({ name: u.name, enabled: u.enable === true, contents: u.content, dropins: u.drop_ins ?? [] }));
         const ignUnits = ign.systemd.units
           .filter((u) => u.name !== 'locksmithd.service')
