@@ -414,6 +414,19 @@ async function runYargs(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'docker-context [name]',
+      'Create or update the docker context cclab-NAME for a lab (--unset removes it)',
+      (y) =>
+        y
+          .positional('name', { type: 'string' })
+          .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Remove the context' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print what was done as one JSON document' }),
+      async (a) => {
+        const { run } = await import('./commands/docker-context.js');
+        await run({ name: a.name, unset: a.unset, json: a.json }, ctx);
+      },
+    )
+    .command(
       'doctor [architecture]',
       'Check that this host can run a lab (Vagrant, provider, subnet, ports, box), each with a fix',
       (y) =>
