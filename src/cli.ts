@@ -407,10 +407,11 @@ async function runYargs(argv: string[]): Promise<void> {
           })
           .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Lines that undo it' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the variables as one JSON document' })
-          .option('output', { alias: 'o', choices: ['json'], describe: 'json: the same as --json (minikube’s -o json)' }),
+          .option('output', { alias: 'o', choices: ['json'], describe: 'json: the same as --json (minikube’s -o json)' })
+          .option('ssh', { type: 'boolean', default: false, describe: 'DOCKER_HOST=ssh://… through the machine’s forwarded SSH port (no Docker port needed)' }),
       async (a) => {
         const { run } = await import('./commands/docker-env.js');
-        await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json || a.output === 'json' }, ctx);
+        await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json || a.output === 'json', ssh: a.ssh }, ctx);
       },
     )
     .command(

@@ -33,9 +33,14 @@ export interface DockerEnvOptions {
   unset: boolean;
   /** Print one JSON object instead of shell commands. */
   json: boolean;
+  /** DOCKER_HOST=ssh://… through the machine's forwarded SSH port (asks Vagrant for it). */
+  ssh?: boolean | undefined;
 }
 
-export async function run(opts: DockerEnvOptions, ctx: Context): Promise<void> {
+/** The SSH data of a lab's machine (`vagrant ssh-config`); injected in tests. */
+export type SshLookup = (labDirectory: string, machine: string) => Promise<{ user: string; port: number; identityFiles: string[] }>;
+
+export async function run(opts: DockerEnvOptions, ctx: Context, deps: { sshLookup?: SshLookup } = {}): Promise<void> {
   if (opts.shell !== undefined && !/^[A-Za-z0-9._-]{1,32}$/.test(opts.shell)) {
     throw new UsageError(`"${opts.shell.slice(0, 40)}" is not a shell name (bash, zsh, fish, tcsh, powershell, cmd, none; any other name gets POSIX lines)`);
   }
@@ -52,6 +57,11 @@ export async function run(opts: DockerEnvOptions, ctx: Context): Promise<void> {
   }
 
   const manifest = opts.name !== undefined ? await namedLab(opts.name, ctx) : await onlyDockerLab(ctx);
+  // SSH needs no Docker port: any machine of the lab runs Docker (the Docker machine if there is one).
+  if (opts.ssh) {
+    await printSsh(opts, ctx, manifest, shell, deps.sshLookup ?? vagrantSshLookup(ctx));
+    return;
+  }
   const docker = manifest.docker;
   if (docker === undefined && manifest.lab.machines.some((m) => m.dockerTcp)) {
     // The lab has a Docker machine, but its forwarded port is read back only once it is up (an
@@ -106,6 +116,35 @@ function hintCommand(opts: DockerEnvOptions, shell: Shell, name: string | undefi
   const words = ['cclab', 'docker-env'];
   if (opts.shell !== undefined || shell === 'powershell' || shell === 'cmd') words.push('--shell', opts.shell ?? shell);
   if (opts.unset) words.push('--unset');
+  if (opts.ssh) words.push('--ssh');
   if (name !== undefined) words.push(name);
   return words.join(' ');
+}
+
+/** `--ssh`: the lab's SSH config for the docker CLI (written in the lab directory), then the lines. */
+async function printSsh(opts: DockerEnvOptions, ctx: Context, manifest: Manifest, shell: Shell, lookup: SshLookup): Promise<void> {
+  const { DOCKER_SSH_CONFIG, dockerSshConfig, dockerSshHost, includeLine } = await import('../terminal/docker-ssh.js');
+  const { mkdir, writeFile, chmod } = await import('node:fs/promises');
+  const { dirname, join } = await import('node:path');
+  const machine = manifest.docker?.machine ?? manifest.lab.machines.find((m) => m.dockerTcp)?.name ?? manifest.machines[0]!.name;
+  const dir = labDir(ctx.env, manifest.name);
+  const ssh = await lookup(dir, machine);
+  const target = { lab: manifest.name, machine, ...ssh };
+  const file = join(dir, DOCKER_SSH_CONFIG);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, dockerSshConfig(target), { mode: 0o600 });
+  await chmod(file, 0o600);
+  ctx.io.err(`The docker CLI reads SSH settings from ~/.ssh/config only: add this line at its top, once for every lab:\n  ${includeLine(labsRoot(ctx.env))}\n`);
+  const change = dockerEnvChange(dockerSshHost(target), manifest.name);
+  ctx.io.out(opts.json ? formatDockerEnvJson(change) : formatDockerEnv({ shell, ...change, commandLine: hintCommand(opts, shell, manifest.name) }));
+}
+
+/** `vagrant ssh-config` of the machine, through the Vagrant driver (loaded only for --ssh). */
+function vagrantSshLookup(ctx: Context): SshLookup {
+  return async (dir, machine) => {
+    const { createVagrantDriver } = await import('../vagrant/driver.js');
+    const [host] = await createVagrantDriver({ env: ctx.env }).sshConfig(dir, [machine]);
+    if (host === undefined) throw new NotFoundError(`Vagrant has no SSH settings for ${machine}: is it running?`, { hint: 'start the lab with `cclab up NAME`' });
+    return { user: host.user, port: host.port, identityFiles: host.identityFiles };
+  };
 }

@@ -195,7 +195,7 @@ t.test('systemd-analyze verify is a real check: a bad directive or drop-in fails
   const broken = units.map((u) =>
     u.name === 'fleet.service'
       ? { ...u, dropIns: u.dropIns.map((d) => ({ ...d, content: d.content.replace('Environment="FLEET_PUBLIC_IP=', 'Environment="FLEET_PUBLIC_IP=\n') })) }
-      : u.name === 'docker-tcp.socket'
+      : u.name === 'docker-tls-tcp.socket'
         ? { ...u, content: u.content?.replace('ListenStream=', 'ListenStreem=') }
         : u,
   );
