@@ -73,6 +73,9 @@ function newCert(publicKey: forge.pki.PublicKey, subjectCn: string, now: Date): 
   return cert;
 }
 
+/** PEM with Unix line ends (forge writes CRLF; the files travel inside YAML and JSON, and people read them). */
+const pem = (cert: forge.pki.Certificate): string => forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
+
 /** Makes the CA, the client certificate and a server certificate for each of `servers`. */
 export async function makeDockerTls(labName: string, servers: DockerServerName[], now: Date = new Date()): Promise<DockerTlsMaterial> {
   const [caKey, clientKey, ...serverKeys] = await Promise.all([rsaKey(), rsaKey(), ...servers.map(() => rsaKey())]);
@@ -95,7 +98,7 @@ export async function makeDockerTls(labName: string, servers: DockerServerName[]
       ...extensions,
     ]);
     signWith(cert, caKey.privateKey);
-    return { cert: forge.pki.certificateToPem(cert), key: key.pem };
+    return { cert: pem(cert), key: key.pem };
   };
 
   const client = issue(clientKey!, `cclab ${labName} client`, [{ name: 'extKeyUsage', clientAuth: true }]);
@@ -114,5 +117,5 @@ export async function makeDockerTls(labName: string, servers: DockerServerName[]
       },
     ]);
   });
-  return { ca: forge.pki.certificateToPem(ca), client, servers: serverPems };
+  return { ca: pem(ca), client, servers: serverPems };
 }

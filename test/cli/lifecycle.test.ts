@@ -87,7 +87,7 @@ t.test('down --keep-files destroys the VMs but keeps the lab files; up then rebu
   const down = await h.run(['down', 'laptop', '--keep-files']);
   t.equal(down.code, 0);
   t.same(fakeMachines(h, 'laptop'), []);
-  t.same(fs.readdirSync(h.labDir('laptop')).filter((f) => !f.startsWith('.')).sort(), ['Vagrantfile', 'lab.json', 'user-data']);
+  t.same(fs.readdirSync(h.labDir('laptop')).filter((f) => !f.startsWith('.')).sort(), ['Vagrantfile', 'docker-certs', 'lab.json', 'user-data']);
   const m = h.manifest('laptop');
   t.equal(m.state, 'created');
   t.same(m.machines.map((x: { state: string }) => x.state), ['not_created']);
