@@ -410,8 +410,11 @@ async function runYargs(argv: string[]): Promise<void> {
           .option('output', { alias: 'o', choices: ['json'], describe: 'json: the same as --json (minikube’s -o json)' })
           .option('ssh', { type: 'boolean', default: false, describe: 'DOCKER_HOST=ssh://… through the machine’s forwarded SSH port (no Docker port needed)' }),
       async (a) => {
-        const { run } = await import('./commands/docker-env.js');
-        await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json || a.output === 'json', ssh: a.ssh }, ctx);
+        const opts = { name: a.name, shell: a.shell, unset: a.unset, json: a.json || a.output === 'json' };
+        if (a.ssh) {
+          if (a.unset) throw new UsageError('--ssh and --unset: --unset alone clears what --ssh set');
+          await (await import('./commands/docker-env-ssh.js')).runSsh(opts, ctx);
+        } else await (await import('./commands/docker-env.js')).run(opts, ctx);
       },
     )
     .command(

@@ -33,18 +33,20 @@ export interface DockerEnvOptions {
   unset: boolean;
   /** Print one JSON object instead of shell commands. */
   json: boolean;
-  /** DOCKER_HOST=ssh://… through the machine's forwarded SSH port (asks Vagrant for it). */
+  /** DOCKER_HOST=ssh://… through the machine's forwarded SSH port: ./docker-env-ssh.ts (loaded only then). */
   ssh?: boolean | undefined;
 }
 
-/** The SSH data of a lab's machine (`vagrant ssh-config`); injected in tests. */
-export type SshLookup = (labDirectory: string, machine: string) => Promise<{ user: string; port: number; identityFiles: string[] }>;
-
-export async function run(opts: DockerEnvOptions, ctx: Context, deps: { sshLookup?: SshLookup } = {}): Promise<void> {
+/** The shell to print for: --shell (unknown names: POSIX), else from the environment. */
+export function shellOf(opts: Pick<DockerEnvOptions, 'shell'>, ctx: Context): Shell {
   if (opts.shell !== undefined && !/^[A-Za-z0-9._-]{1,32}$/.test(opts.shell)) {
     throw new UsageError(`"${opts.shell.slice(0, 40)}" is not a shell name (bash, zsh, fish, tcsh, powershell, cmd, none; any other name gets POSIX lines)`);
   }
-  const shell: Shell = opts.shell !== undefined ? shellFor(opts.shell) : detectShell(ctx.env);
+  return opts.shell !== undefined ? shellFor(opts.shell) : detectShell(ctx.env);
+}
+
+export async function run(opts: DockerEnvOptions, ctx: Context): Promise<void> {
+  const shell = shellOf(opts, ctx);
 
   if (opts.unset) {
     // `--unset NAME`: the lab must exist (a typo would otherwise pass unnoticed).
@@ -57,11 +59,6 @@ export async function run(opts: DockerEnvOptions, ctx: Context, deps: { sshLooku
   }
 
   const manifest = opts.name !== undefined ? await namedLab(opts.name, ctx) : await onlyDockerLab(ctx);
-  // SSH needs no Docker port: any machine of the lab runs Docker (the Docker machine if there is one).
-  if (opts.ssh) {
-    await printSsh(opts, ctx, manifest, shell, deps.sshLookup ?? vagrantSshLookup(ctx));
-    return;
-  }
   const docker = manifest.docker;
   if (docker === undefined && manifest.lab.machines.some((m) => m.dockerTcp)) {
     // The lab has a Docker machine, but its forwarded port is read back only once it is up (an
@@ -86,12 +83,12 @@ export async function run(opts: DockerEnvOptions, ctx: Context, deps: { sshLooku
   );
 }
 
-async function namedLab(name: string, ctx: Context): Promise<Manifest> {
+export async function namedLab(name: string, ctx: Context): Promise<Manifest> {
   return readManifest(labDir(ctx.env, name));
 }
 
 /** Without NAME: the one lab that has a Docker endpoint. */
-async function onlyDockerLab(ctx: Context): Promise<Manifest> {
+export async function onlyDockerLab(ctx: Context): Promise<Manifest> {
   const root = labsRoot(ctx.env);
   const labs = await listLabs(root);
   // Labs with a Docker machine count even before their port is known (an interrupted first `up`):
@@ -112,39 +109,11 @@ async function onlyDockerLab(ctx: Context): Promise<Manifest> {
 }
 
 /** The command line repeated in the usage hint. PowerShell and cmd cannot be detected reliably: name them. */
-function hintCommand(opts: DockerEnvOptions, shell: Shell, name: string | undefined): string {
+export function hintCommand(opts: DockerEnvOptions, shell: Shell, name: string | undefined): string {
   const words = ['cclab', 'docker-env'];
   if (opts.shell !== undefined || shell === 'powershell' || shell === 'cmd') words.push('--shell', opts.shell ?? shell);
   if (opts.unset) words.push('--unset');
   if (opts.ssh) words.push('--ssh');
   if (name !== undefined) words.push(name);
   return words.join(' ');
-}
-
-/** `--ssh`: the lab's SSH config for the docker CLI (written in the lab directory), then the lines. */
-async function printSsh(opts: DockerEnvOptions, ctx: Context, manifest: Manifest, shell: Shell, lookup: SshLookup): Promise<void> {
-  const { DOCKER_SSH_CONFIG, dockerSshConfig, dockerSshHost, includeLine } = await import('../terminal/docker-ssh.js');
-  const { mkdir, writeFile, chmod } = await import('node:fs/promises');
-  const { dirname, join } = await import('node:path');
-  const machine = manifest.docker?.machine ?? manifest.lab.machines.find((m) => m.dockerTcp)?.name ?? manifest.machines[0]!.name;
-  const dir = labDir(ctx.env, manifest.name);
-  const ssh = await lookup(dir, machine);
-  const target = { lab: manifest.name, machine, ...ssh };
-  const file = join(dir, DOCKER_SSH_CONFIG);
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, dockerSshConfig(target), { mode: 0o600 });
-  await chmod(file, 0o600);
-  ctx.io.err(`The docker CLI reads SSH settings from ~/.ssh/config only: add this line at its top, once for every lab:\n  ${includeLine(labsRoot(ctx.env))}\n`);
-  const change = dockerEnvChange(dockerSshHost(target), manifest.name);
-  ctx.io.out(opts.json ? formatDockerEnvJson(change) : formatDockerEnv({ shell, ...change, commandLine: hintCommand(opts, shell, manifest.name) }));
-}
-
-/** `vagrant ssh-config` of the machine, through the Vagrant driver (loaded only for --ssh). */
-function vagrantSshLookup(ctx: Context): SshLookup {
-  return async (dir, machine) => {
-    const { createVagrantDriver } = await import('../vagrant/driver.js');
-    const [host] = await createVagrantDriver({ env: ctx.env }).sshConfig(dir, [machine]);
-    if (host === undefined) throw new NotFoundError(`Vagrant has no SSH settings for ${machine}: is it running?`, { hint: 'start the lab with `cclab up NAME`' });
-    return { user: host.user, port: host.port, identityFiles: host.identityFiles };
-  };
 }

@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { run } from '../../src/commands/docker-env.js';
+import { runSsh } from '../../src/commands/docker-env-ssh.js';
 import { memoryIo, type Context } from '../../src/context.js';
 import { dockerSshConfig, DOCKER_SSH_CONFIG, includeLine } from '../../src/terminal/docker-ssh.js';
 import { startDockerd } from '../helpers/dockerd.js';
@@ -82,7 +82,7 @@ if (uid !== 0) {
   let askedFor = '';
   const io = memoryIo();
   const ctx: Context = { io, env: { CCLAB_HOME: home, SHELL: '/bin/bash' }, cwd: home, signal: new AbortController().signal };
-  await run({ name: 'laptop', unset: false, json: false, ssh: true }, ctx, {
+  await runSsh({ name: 'laptop', unset: false, json: false }, ctx, {
     sshLookup: async (_dir, machine) => {
       askedFor = machine;
       return { user, port, identityFiles: [path.join(dir, 'lab key')] };
