@@ -133,10 +133,15 @@ async function dockerEnvFast(args: string[]): Promise<boolean> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { shell: { type: 'string' }, unset: { type: 'boolean', short: 'u' }, json: { type: 'boolean' } },
+      options: { shell: { type: 'string' }, unset: { type: 'boolean', short: 'u' }, json: { type: 'boolean' }, output: { type: 'string', short: 'o' } },
     });
   } catch {
     return false;
+  }
+  // `-o json` (minikube's spelling, for tools) is --json; any other -o value goes to yargs, which refuses it.
+  if (parsed.values.output !== undefined) {
+    if (parsed.values.output !== 'json') return false;
+    parsed.values.json = true;
   }
   jsonMode = parsed.values.json === true;
   if (parsed.positionals.length > 1) throw new UsageError('docker-env takes at most one lab name');
@@ -193,7 +198,7 @@ async function runYargs(argv: string[]): Promise<void> {
     // JSON mode comes from the parsed options (--json, --json=true, --no-json…), before validation
     // so that a usage error is a JSON document too.
     .middleware((a) => {
-      jsonMode = a.json === true;
+      jsonMode = a.json === true || (a._[0] === 'docker-env' && a.output === 'json');
     }, true)
     .fail((msg, err) => {
       // A whole-number option's own error (src/lab/options.ts) reaches here re-thrown by yargs as a YError.
@@ -399,12 +404,33 @@ async function runYargs(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('name', { type: 'string' })
-          .option('shell', { choices: ['bash', 'zsh', 'fish', 'powershell', 'cmd', 'tcsh'], describe: 'Default: from $SHELL' })
+          .option('shell', {
+            type: 'string',
+            describe: 'bash, zsh, fish, tcsh, powershell, cmd, or none (bare KEY=value lines); any other name gets POSIX lines. Default: from $SHELL',
+          })
           .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Lines that undo it' })
-          .option('json', { type: 'boolean', default: false, describe: 'Print the variables as one JSON document' }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print the variables as one JSON document' })
+          .option('output', { alias: 'o', choices: ['json'], describe: 'json: the same as --json (minikube’s -o json)' })
+          .option('ssh', { type: 'boolean', default: false, describe: 'DOCKER_HOST=ssh://… through the machine’s forwarded SSH port (no Docker port needed)' }),
       async (a) => {
-        const { run } = await import('./commands/docker-env.js');
-        await run({ name: a.name, shell: a.shell, unset: a.unset, json: a.json }, ctx);
+        const opts = { name: a.name, shell: a.shell, unset: a.unset, json: a.json || a.output === 'json' };
+        if (a.ssh) {
+          if (a.unset) throw new UsageError('--ssh and --unset: --unset alone clears what --ssh set');
+          await (await import('./commands/docker-env-ssh.js')).runSsh(opts, ctx);
+        } else await (await import('./commands/docker-env.js')).run(opts, ctx);
+      },
+    )
+    .command(
+      'docker-context [name]',
+      'Create or update the docker context cclab-NAME for a lab (--unset removes it)',
+      (y) =>
+        y
+          .positional('name', { type: 'string' })
+          .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Remove the context' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print what was done as one JSON document' }),
+      async (a) => {
+        const { run } = await import('./commands/docker-context.js');
+        await run({ name: a.name, unset: a.unset, json: a.json }, ctx);
       },
     )
     .command(

@@ -4,10 +4,11 @@ import { defaultLab, requireLab, type LifecycleDeps } from '../pipeline/lifecycl
 import { checkLab } from './check.js';
 import { withLabRemote } from '../health/lab.js';
 import { labDeps, sshOpener } from './deps.js';
+import { dockerCertPath } from '../home/paths.js';
 
 export async function checkNamedLab(opts: { name?: string | undefined; json: boolean; timeoutMs: number }, ctx: Context, deps: LifecycleDeps = labDeps(ctx)): Promise<void> {
   const m = opts.name ? await requireLab(deps.store, opts.name) : await defaultLab(deps.store, 'check');
   await withLabRemote(m.lab, sshOpener(deps, ctx.env), (remote) =>
-    checkLab(m.lab, { timeoutMs: opts.timeoutMs, dockerEndpoint: m.docker?.endpoint, remote, json: opts.json }, ctx),
+    checkLab(m.lab, { timeoutMs: opts.timeoutMs, dockerEndpoint: m.docker?.endpoint, dockerCertDir: m.docker?.tls ? dockerCertPath(deps.store.dir(m.name)) : undefined, remote, json: opts.json }, ctx),
   );
 }

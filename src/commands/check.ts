@@ -45,6 +45,7 @@ export interface CheckLabOptions {
   timeoutMs: number;
   /** tcp://127.0.0.1:PORT: the host side of the lab's forwarded Docker port, when it has one. */
   dockerEndpoint?: string | undefined;
+  dockerCertDir?: string | undefined;
   /** Runs curl on machines whose proxy listens on loopback only; without it those proxies are not checked. */
   remote?: RemoteExec | undefined;
   json?: boolean | undefined;
@@ -52,7 +53,7 @@ export interface CheckLabOptions {
 
 /** `cclab check NAME`: prints the lab's report; throws UnhealthyError when it is not healthy. */
 export async function checkLab(lab: Lab, opts: CheckLabOptions, ctx: Context, deps: HealthDeps = {}): Promise<HealthReport> {
-  const report = await labReport(lab, { dockerEndpoint: opts.dockerEndpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
+  const report = await labReport(lab, { dockerEndpoint: opts.dockerEndpoint, dockerCertDir: opts.dockerCertDir, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
   print(report, opts.json === true, ctx);
   if (!report.healthy) throw unhealthy(report, opts.timeoutMs);
   return report;

@@ -12,7 +12,7 @@ import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { shown as shownValue } from '../lab/shown.js';
 import { checkMatchboxUrl, MATCHBOX_DIRS } from '../render/matchbox.js';
-import { checkPlan, planLab, type Target } from '../render/plan.js';
+import { checkPlan, dockerTlsMachines, planLab, type Target } from '../render/plan.js';
 import { quoteCommand, quoteWord } from '../vagrant/quote.js';
 import { version } from '../version.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
@@ -43,8 +43,11 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
   // Ignition gives user core the lab's own key, made beside the files (kept when rendered again).
   const ignition = checkPlan(lab, { target: opts.target, matchboxUrl }) === 'ignition';
   const labPublicKey = ignition ? await ensureLabKey(outDir, `cclab lab ${lab.name}`) : undefined;
+  // Docker with TLS: the lab's CA and certificates, made beside the files once (kept when rendered again).
+  const tlsMachines = dockerTlsMachines(lab);
+  const dockerTls = tlsMachines.length > 0 ? await (await import('../home/docker-certs.js')).ensureDockerCerts(outDir, lab.name, tlsMachines) : undefined;
   // Ignition carries a local fleetd (there is no Vagrant to upload it): planLab reads it if so.
-  const plan = planLab(lab, { target: opts.target, version: version(), matchboxUrl, readFleetd: (path) => readFileSync(path), labPublicKey });
+  const plan = planLab(lab, { target: opts.target, version: version(), matchboxUrl, readFleetd: (path) => readFileSync(path), labPublicKey, dockerTls });
   if (plan.target !== 'vagrant' && !ignition && lab.sshAuthorizedKeys.length === 0) {
     warnings.push('no SSH key given (--ssh-key or the lab file’s sshKeys): nobody will be able to log in to these machines as core');
   }

@@ -6,6 +6,7 @@ import { defaultLab, requireLab, shownState, summariseState, type LifecycleDeps 
 import type { MachineStatus } from '../vagrant/driver.js';
 import type { LabHealth } from '../health/types.js';
 import { labDeps, sshOpener } from './deps.js';
+import { dockerCertPath } from '../home/paths.js';
 import { join } from 'node:path';
 import { provisioningFor } from '../render/provision.js';
 import { LAB_KEY_PATH } from '../render/layout.js';
@@ -72,7 +73,7 @@ export async function status(
     health = await withLabRemote(
       m.lab,
       sshOpener(deps, ctx.env),
-      (remote) => labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { remote }),
+      (remote) => labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, dockerCertDir: m.docker?.tls ? dockerCertPath(deps.store.dir(m.name)) : undefined, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { remote }),
       { optional: true },
     );
   }

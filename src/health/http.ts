@@ -6,10 +6,13 @@
  * "timed out after 2s").
  */
 
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
 import type { ExecResult, HttpGet, HttpResponse, RemoteExec } from '../transport.js';
 import { formatDuration } from './duration.js';
 
-export type HttpFailureKind = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'ssh' | 'aborted' | 'too-large' | 'invalid' | 'other';
+export type HttpFailureKind = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'ssh' | 'aborted' | 'too-large' | 'invalid' | 'tls' | 'other';
 
 /**
  * The most of an answer's body read: etcd's /v2/members and fleet's registry for a lab are a few
@@ -43,6 +46,56 @@ export const fetchHttpGet: HttpGet = async (url, timeoutMs, signal) => {
     throw networkFailure(e, url, timeoutMs);
   }
 };
+
+/**
+ * An HttpGet over HTTPS with a client certificate, for a Docker API with --tlsverify:
+ * `certDir` holds ca.pem, cert.pem and key.pem (DOCKER_CERT_PATH), read on each request (they are
+ * a few KiB). The server must present a certificate of that CA valid for the URL's host, as the
+ * docker CLI with DOCKER_TLS_VERIFY=1 requires. URLs may be given as http:// (the form
+ * dockerHttpBase writes) and are fetched as https://.
+ */
+export function tlsHttpGet(certDir: string): HttpGet {
+  return (url, timeoutMs, signal) =>
+    new Promise<HttpResponse>((resolvePromise, reject) => {
+      let ca: Buffer, cert: Buffer, key: Buffer;
+      try {
+        [ca, cert, key] = ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFileSync(join(certDir, f))) as [Buffer, Buffer, Buffer];
+      } catch (e) {
+        reject(new HttpFailure('other', `cannot read the Docker client certificates in ${certDir}: ${(e as Error).message}`));
+        return;
+      }
+      const target = new URL(url.replace(/^http:/i, 'https:'));
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      const req = request(target, { ca, cert, key, signal: combined, headers: { accept: 'application/json' }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        res.on('data', (c: Buffer) => {
+          total += c.length;
+          if (total > MAX_BODY_BYTES) {
+            res.destroy();
+            reject(tooLarge(MAX_BODY_BYTES));
+          } else chunks.push(c);
+        });
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e) => reject(tlsFailure(e, url, timeoutMs, signal, timeout)));
+      });
+      req.on('error', (e) => reject(tlsFailure(e, url, timeoutMs, signal, timeout)));
+      req.end();
+    });
+}
+
+function tlsFailure(e: unknown, url: string, timeoutMs: number, signal: AbortSignal | undefined, timeout: AbortSignal): HttpFailure {
+  if (e instanceof HttpFailure) return e;
+  if (signal?.aborted) return new HttpFailure('aborted', 'aborted');
+  if (timeout.aborted) return new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`);
+  const code = errorCode(e) ?? '';
+  // OpenSSL's and Node's certificate errors: the server is not the lab's, or refuses this client.
+  if (/CERT|SSL|TLS|SELF_SIGNED|ALERT|HOSTNAME|ERR_TLS/i.test(code) || /certificate|handshake|alert/i.test((e as Error).message ?? '')) {
+    return new HttpFailure('tls', `TLS failed: ${(e as Error).message}${code && !(e as Error).message.includes(code) ? ` (${code})` : ''}`);
+  }
+  return networkFailure(e, url, timeoutMs);
+}
 
 /** The body as text, read chunk by chunk and given up past `limit` bytes (the rest is never read). */
 async function readBody(res: Response, limit: number): Promise<string> {

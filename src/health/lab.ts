@@ -21,6 +21,8 @@ export interface HealthDeps {
 export interface LabCheckOptions {
   /** tcp://127.0.0.1:PORT: the host side of the lab's forwarded Docker port, when it has one. */
   dockerEndpoint?: string | undefined;
+  /** The lab's DOCKER_CERT_PATH when its Docker API has TLS. */
+  dockerCertDir?: string | undefined;
   timeoutMs: number;
   signal: AbortSignal;
 }
@@ -37,7 +39,7 @@ export async function checkTargets(targets: HealthTargets, timeoutMs: number, si
 
 /** The lab's report (its own targets). */
 export function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<HealthReport> {
-  return checkTargets(labTargets(lab, opts.dockerEndpoint), opts.timeoutMs, opts.signal, deps);
+  return checkTargets(labTargets(lab, opts.dockerEndpoint, opts.dockerCertDir), opts.timeoutMs, opts.signal, deps);
 }
 
 /** The lab's health: nothing printed, nothing thrown for an unhealthy lab. */

@@ -16,7 +16,7 @@ import { observeDocker } from './checks/docker.js';
 import { observeMember } from './checks/etcd.js';
 import { observeFleet } from './checks/fleet.js';
 import { observeProxy } from './checks/proxy.js';
-import { curlOverSsh } from './http.js';
+import { curlOverSsh, tlsHttpGet } from './http.js';
 import { judge } from './policy.js';
 import type { HealthTargets } from './targets.js';
 import type { Fetched, HealthReport, Observations } from './types.js';
@@ -41,6 +41,8 @@ export interface RunDeps {
   http: HttpGet;
   /** For proxies reached over SSH; without it they are reported as not checked. */
   remote?: RemoteExec | undefined;
+  /** HTTPS with the client certificates in a directory, for a Docker API with TLS (default: node:https). */
+  tlsHttp?: ((certDir: string) => HttpGet) | undefined;
 }
 
 interface Probe {
@@ -105,7 +107,7 @@ export async function runHealthChecks(targets: HealthTargets, opts: HealthRunOpt
   const docker = targets.docker;
   if (docker) {
     probe(
-      (s) => observeDocker(deps.http, docker.endpoint, requestTimeout, s),
+      (s) => observeDocker(docker.certDir !== undefined ? (deps.tlsHttp ?? tlsHttpGet)(docker.certDir) : deps.http, docker.endpoint, requestTimeout, s),
       (v) => void (latest.docker = v),
       () => void (latest.docker = { ping: noAnswer, version: noAnswer }),
     );

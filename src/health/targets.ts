@@ -50,6 +50,8 @@ export interface DockerTarget {
   endpoint: string;
   /** The lab machine behind the endpoint, when known (for messages). */
   machine: string | undefined;
+  /** TLS with a client certificate: DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem); absent: plain HTTP. */
+  certDir?: string | undefined;
 }
 
 export interface HealthTargets {
@@ -60,7 +62,7 @@ export interface HealthTargets {
 }
 
 /** The targets of a lab. `dockerEndpoint` is the host side of the forwarded Docker port, once known. */
-export function labTargets(lab: Lab, dockerEndpoint?: string): HealthTargets {
+export function labTargets(lab: Lab, dockerEndpoint?: string, dockerCertDir?: string): HealthTargets {
   const members = lab.etcd.members.map((m) => ({ name: m.name, clientUrl: m.clientUrl, peerUrl: m.peerUrl }));
   const port = lab.etcd.clientPort;
   const proxies: ProxyTarget[] = [];
@@ -80,7 +82,7 @@ export function labTargets(lab: Lab, dockerEndpoint?: string): HealthTargets {
       fleetMachines.length > 0
         ? { mode: 'machines', machines: fleetMachines, registryUrls: members.map((m) => m.clientUrl) }
         : undefined,
-    docker: dockerEndpoint === undefined ? undefined : { endpoint: dockerEndpoint, machine: dockerMachine?.name },
+    docker: dockerEndpoint === undefined ? undefined : { endpoint: dockerEndpoint, machine: dockerMachine?.name, ...(dockerCertDir !== undefined && { certDir: dockerCertDir }) },
   };
 }
 

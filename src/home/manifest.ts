@@ -41,6 +41,8 @@ export interface DockerEndpoint {
   hostPort: number;
   /** `tcp://127.0.0.1:<hostPort>` */
   endpoint: string;
+  /** TLS with client certificates (`<lab dir>/docker-certs`); absent: the guide's plain socket. */
+  tls?: boolean;
 }
 
 export interface LastError {
@@ -162,7 +164,8 @@ export function parseManifest(text: string, path: string, expectedName?: string)
         isPort(d.guestPort) &&
         isPort(d.hostPort) &&
         isString(d.endpoint) &&
-        d.endpoint.startsWith('tcp://'),
+        d.endpoint.startsWith('tcp://') &&
+        (d.tls === undefined || typeof d.tls === 'boolean'),
       'docker must have machine, guestPort, hostPort and a tcp:// endpoint',
     );
   }

@@ -18,7 +18,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { USER_DATA_DIR, userDataPath } from '../render/layout.js';
+import { DOCKER_CERTS_DIR, USER_DATA_DIR, userDataPath } from '../render/layout.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -133,4 +133,9 @@ function userHome(env: Env): string {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** DOCKER_CERT_PATH of a lab directory: its Docker TLS files (ca.pem, cert.pem, key.pem). */
+export function dockerCertPath(labDirectory: string): string {
+  return join(labDirectory, DOCKER_CERTS_DIR);
 }

@@ -55,6 +55,8 @@ export interface LabValues {
   memory: number;
   cpus: number;
   dockerTcp: boolean;
+  /** The Docker API with TLS and client certificates (default), else the guide's plain 2375. */
+  dockerTls: boolean;
   rebootStrategy: RebootStrategy | undefined;
 }
 
@@ -131,6 +133,7 @@ export function withDefaults(input: ResolveInput): LabValues {
     memory: spec.memory ?? 1024,
     cpus: spec.cpus ?? 1,
     dockerTcp: rules.dockerAlways || spec.dockerTcp === true,
+    dockerTls: spec.docker?.tls ?? true,
     rebootStrategy: spec.update?.rebootStrategy ?? (rules.updates ? 'etcd-lock' : undefined),
   };
 }

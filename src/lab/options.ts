@@ -386,6 +386,23 @@ export const LAB_OPTIONS = [
       }
     },
   },
+  {
+    key: 'docker.tls',
+    file: 'boolean',
+    flag: {
+      name: 'docker-tls',
+      type: 'boolean',
+      describe: 'Docker API with TLS and client certificates on 2376 (default); --no-docker-tls: the guide’s unauthenticated 2375',
+    },
+    rule: (v, r) => {
+      if (v.dockerTcp && !v.dockerTls) {
+        r.warn(
+          'docker.tls is off: the Docker API is plain TCP on 2375 without authentication (root on the machine to anyone who reaches it; ' +
+            'Docker ≥ 27 clients refuse it off localhost); the host side stays on 127.0.0.1',
+        );
+      }
+    },
+  },
 ] as const satisfies readonly LabOption[];
 
 /** A lab option's flag as yargs takes it. */

@@ -17,6 +17,8 @@ import type { Lab, LibvirtDriver, Machine, Provider } from './types.js';
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
 export const DOCKER_PORT = 2375;
+/** The Docker API with TLS (docker-machine's port, Docker's registered port for TLS). */
+export const DOCKER_TLS_PORT = 2376;
 
 /** Flag values that override the lab file (undefined = not given). */
 export interface LabOverrides extends Partial<Omit<LabSpec, 'architecture' | 'metadata' | 'sshKeys' | 'macs'>> {
@@ -110,7 +112,7 @@ function buildLab(v: LabValues): Lab {
         fleet: kind.fleet,
         fleetMetadata: kind.fleet ? fleetMetadata : {},
         dockerTcp: v.dockerTcp,
-        dockerHostPort: v.dockerTcp ? DOCKER_PORT + machines.length : undefined,
+        dockerHostPort: v.dockerTcp ? (v.dockerTls ? DOCKER_TLS_PORT : DOCKER_PORT) + machines.length : undefined,
         updateGroup:
           kind.updateGroup === 'services'
             ? update.servicesGroup ?? update.group ?? channel
@@ -155,7 +157,7 @@ function buildLab(v: LabValues): Lab {
       imageTag: v.etcdImageTag,
     },
     fleet: v.fleet,
-    docker: { guestPort: DOCKER_PORT },
+    docker: { guestPort: v.dockerTls ? DOCKER_TLS_PORT : DOCKER_PORT, tls: v.dockerTls },
     update: { group: update.group, server: update.server, rebootStrategy: v.rebootStrategy },
     sshAuthorizedKeys: v.sshKeys.map((k) => k.content.trim()),
     userMetadata,

@@ -53,7 +53,7 @@ export interface Machine {
   fleet: boolean;
   /** fleet metadata, in order: role first (where the architecture has one), then the user's. */
   fleetMetadata: Record<string, string>;
-  /** Whether the Docker API is exposed on TCP 2375 (forwarded to host 127.0.0.1). */
+  /** Whether the Docker API is exposed on TCP (2376 with TLS, else 2375; forwarded to host 127.0.0.1). */
   dockerTcp: boolean;
   /** Host port asked for in the Vagrantfile's forwarded_port (auto_correct may move it). */
   dockerHostPort: number | undefined;
@@ -121,7 +121,11 @@ export interface Lab {
     imageTag: string;
   };
   fleet: FleetSource;
-  docker: { guestPort: number };
+  /**
+   * The Docker API of the lab's Docker machines: TLS with client certificates on 2376 (`tls`, the
+   * default), or the guide's unauthenticated socket on 2375.
+   */
+  docker: { guestPort: number; tls: boolean };
   update: {
     group: string | undefined;
     server: string | undefined;

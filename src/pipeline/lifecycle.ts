@@ -1,4 +1,5 @@
 /** `down`, `halt`, `status`, `ls`: the rest of a lab's life, over the injected store and driver. */
+import type { DockerCli } from '../docker/context.js';
 import { orderly, type Context } from '../context.js';
 import { LabBusyError, NotFoundError, UsageError } from '../errors.js';
 import { CorruptManifestError } from '../errors.js';
@@ -10,6 +11,8 @@ export interface LifecycleDeps {
   store: LabStore;
   vagrant: VagrantDriver;
   now?: () => Date;
+  /** The docker CLI, for the lab's docker context (`down` removes it); default: `docker` on PATH. */
+  dockerCli?: DockerCli;
 }
 
 export async function requireLab(store: LabStore, name: string): Promise<Manifest> {

@@ -7,15 +7,17 @@
 import { orderly, type Context } from '../context.js';
 import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
-import { IGNITION_DIR, USER_DATA_DIR } from '../render/layout.js';
+import { DOCKER_CERTS_DIR, IGNITION_DIR, USER_DATA_DIR } from '../render/layout.js';
+import { join } from 'node:path';
 import { ensureLabKey, type LabKeyMaker } from '../home/lab-key.js';
+import type { DockerCertsMaker } from '../home/docker-certs.js';
 import { provisioningFor } from '../render/provision.js';
 import { readFileSync } from 'node:fs';
 import type { LabHealth } from '../health/types.js';
 import { ARCHITECTURE_RULES } from '../lab/architectures.js';
 import { LAB_OPTIONS, type LabOption } from '../lab/options.js';
 import { ARCHITECTURES, type Lab } from '../lab/types.js';
-import { planLab } from '../render/plan.js';
+import { dockerTlsMachines, planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
 import { providerRecord } from '../providers/index.js';
 import { planBoot, runBootPlan } from './boot.js';
@@ -41,11 +43,13 @@ export interface UpDeps {
   vagrant: VagrantDriver;
   probes: Probes;
   /** Runs the lab's health checks (etcd, proxies, fleet, Docker) until healthy or the deadline. */
-  health: (lab: Lab, opts: { dockerEndpoint: string | undefined; timeoutMs: number; signal: AbortSignal }) => Promise<LabHealth>;
+  health: (lab: Lab, opts: { dockerEndpoint: string | undefined; dockerCertDir: string | undefined; timeoutMs: number; signal: AbortSignal }) => Promise<LabHealth>;
   version: string;
   now?: () => Date;
   /** Makes or finds the lab's own SSH key pair (Ignition labs); default: ssh-keygen in the lab directory. */
   labKey?: LabKeyMaker;
+  /** Makes or finds the lab's Docker TLS certificates; default: made in the lab directory's docker-certs/. */
+  dockerCerts?: DockerCertsMaker;
 }
 
 /**
@@ -143,6 +147,7 @@ function optionValues(lab: Lab): Record<string, string> {
     memory: lab.memory,
     cpus: lab.cpus,
     dockerTcp: lab.machines.some((m) => m.dockerTcp),
+    'docker.tls': lab.machines.some((m) => m.dockerTcp) ? lab.docker.tls : undefined,
   };
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key === 'architecture' ? 'architecture' : optionLabel(key)] = JSON.stringify(value);
@@ -251,7 +256,11 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       await releasePlacement();
       // Ignition gives user core the lab's own key (made once, kept with the lab).
       const labPublicKey = provisioningFor(lab, 'vagrant') === 'ignition' ? await (deps.labKey ?? ensureLabKey)(dir, `cclab lab ${name}`) : undefined;
-      const files = planLab(lab, { target: 'vagrant', version: deps.version, labPublicKey, readFleetd: (path) => readFileSync(path) }).files;
+      // Docker with TLS: the lab's CA, server and client certificates (made once, kept with the lab).
+      const tlsMachines = dockerTlsMachines(lab);
+      const makeCerts = deps.dockerCerts ?? (async (...a: Parameters<DockerCertsMaker>) => (await import('../home/docker-certs.js')).ensureDockerCerts(...a));
+      const dockerTls = tlsMachines.length > 0 ? await makeCerts(dir, name, tlsMachines) : undefined;
+      const files = planLab(lab, { target: 'vagrant', version: deps.version, labPublicKey, dockerTls, readFleetd: (path) => readFileSync(path) }).files;
       for (const f of files) await deps.store.writeFile(name, f.path, f.content);
       // A lab recreated with fewer machines must not keep the old machines' configs.
       for (const d of [USER_DATA_DIR, IGNITION_DIR]) {
@@ -274,7 +283,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       if (dm) {
         const ports = await deps.vagrant.port(dir, dm.name).catch(() => undefined);
         const host = ports?.find((p) => p.guest === lab.docker.guestPort)?.host ?? dm.dockerHostPort!;
-        current.docker = { machine: dm.name, guestPort: lab.docker.guestPort, hostPort: host, endpoint: `tcp://127.0.0.1:${host}` };
+        current.docker = { machine: dm.name, guestPort: lab.docker.guestPort, hostPort: host, endpoint: `tcp://127.0.0.1:${host}`, ...(lab.docker.tls && { tls: true }) };
       }
       // Every machine was running or has just come up without error: no need to ask Vagrant again
       // (one more Ruby start, a second or more).
@@ -287,7 +296,12 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       let health: LabHealth | undefined;
       if (req.wait) {
         ctx.io.err(`Checking ${checkedServices(lab)} (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
-        health = await deps.health(lab, { dockerEndpoint: current.docker?.endpoint, timeoutMs: req.timeoutMs, signal: ctx.signal });
+        health = await deps.health(lab, {
+          dockerEndpoint: current.docker?.endpoint,
+          dockerCertDir: current.docker?.tls ? join(dir, DOCKER_CERTS_DIR) : undefined,
+          timeoutMs: req.timeoutMs,
+          signal: ctx.signal,
+        });
       }
       return { manifest: current, health };
     } finally {

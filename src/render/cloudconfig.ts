@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import type { Lab, Machine } from '../lab/types.js';
-import { buildProvision, networkUnit, type MachineProvision, type ProvisionUnit, type Target } from './provision.js';
+import { buildProvision, networkUnit, type DockerServerTls, type MachineProvision, type ProvisionUnit, type Target } from './provision.js';
 
 export {
   environmentDropIn,
@@ -74,8 +74,8 @@ export function cloudConfigOf(p: MachineProvision): CloudConfig {
   };
 }
 
-export function buildCloudConfig(lab: Lab, m: Machine, target: Target): CloudConfig {
-  return cloudConfigOf(buildProvision(lab, m, target));
+export function buildCloudConfig(lab: Lab, m: Machine, target: Target, dockerTls?: DockerServerTls): CloudConfig {
+  return cloudConfigOf(buildProvision(lab, m, target, dockerTls));
 }
 
 /**

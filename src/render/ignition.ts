@@ -11,7 +11,7 @@
  * `/etc/flatcar/update.conf` and a locksmithd drop-in.
  */
 import type { Lab, Machine } from '../lab/types.js';
-import { buildProvision, locksmithDropIn, networkFileByMac, networkUnit, updateConf, type MachineProvision, type Target } from './provision.js';
+import { buildProvision, locksmithDropIn, networkFileByMac, networkUnit, updateConf, type DockerServerTls, type MachineProvision, type Target } from './provision.js';
 
 export const IGNITION_VERSION = '3.3.0';
 
@@ -126,8 +126,8 @@ export function ignitionOf(p: MachineProvision, extras: IgnitionExtras = {}): Ig
   };
 }
 
-export function buildIgnition(lab: Lab, m: Machine, target: Target, extras: IgnitionExtras = {}): IgnitionConfig {
-  return ignitionOf(buildProvision(lab, m, target), extras);
+export function buildIgnition(lab: Lab, m: Machine, target: Target, extras: IgnitionExtras = {}, dockerTls?: DockerServerTls): IgnitionConfig {
+  return ignitionOf(buildProvision(lab, m, target, dockerTls), extras);
 }
 
 /** Ignition JSON: two-space indented (people read and diff these files), newline-terminated. */

@@ -18,3 +18,10 @@ export const ignitionPath = (machine: string): string => `${IGNITION_DIR}/${mach
 
 /** The lab's own SSH key pair (private key; the public key beside it with `.pub`), for Ignition labs. */
 export const LAB_KEY_PATH = 'ssh/id_ed25519';
+
+/**
+ * The lab's Docker TLS files (DOCKER_CERT_PATH): ca.pem, cert.pem and key.pem as docker-machine
+ * names them (the docker CLI looks for those names), and each Docker machine's server pair as
+ * `<machine>-server.pem` / `<machine>-server-key.pem`.
+ */
+export const DOCKER_CERTS_DIR = 'docker-certs';

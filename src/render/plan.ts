@@ -4,9 +4,10 @@ import { UsageError } from '../errors.js';
 import type { Lab, Machine, Provisioning } from '../lab/types.js';
 import { buildCloudConfig, serializeCloudConfig } from './cloudconfig.js';
 import { buildIgnition, serializeIgnition, type IgnitionExtras } from './ignition.js';
+import type { DockerTlsMaterial } from './docker-tls.js';
 import { ignitionPath, userDataPath } from './layout.js';
 import { matchboxGroup, matchboxProfile, MATCHBOX_DIRS } from './matchbox.js';
-import { provisioningFor, type Target } from './provision.js';
+import { provisioningFor, type DockerServerTls, type Target } from './provision.js';
 import { renderVagrantfile } from './vagrantfile.js';
 
 export type { Target } from './provision.js';
@@ -41,6 +42,8 @@ export interface PlanOptions {
    * core by every Ignition config: needed whenever the lab is provisioned with Ignition.
    */
   labPublicKey?: string | undefined;
+  /** The lab's Docker TLS material (`docker-certs/` beside the files): needed when the lab's Docker has TLS. */
+  dockerTls?: DockerTlsMaterial | undefined;
 }
 
 /**
@@ -84,11 +87,22 @@ export function planLab(lab: Lab, opts: PlanOptions): RenderPlan {
   return { target: opts.target, provisioning, files };
 }
 
+/** The machines whose Docker API is served with TLS (each gets its own server certificate). */
+export function dockerTlsMachines(lab: Lab): { machine: string; ip: string }[] {
+  return lab.docker.tls ? lab.machines.filter((m) => m.dockerTcp).map((m) => ({ machine: m.name, ip: m.ip })) : [];
+}
+
 function machineFiles(lab: Lab, m: Machine, provisioning: Provisioning, opts: PlanOptions, extras: IgnitionExtras): PlannedFile[] {
-  if (provisioning === 'cloud-config') {
-    return [{ path: userDataPath(m.name), kind: 'user-data', machine: m.name, content: serializeCloudConfig(buildCloudConfig(lab, m, opts.target)) }];
+  let tls: DockerServerTls | undefined;
+  if (m.dockerTcp && lab.docker.tls) {
+    const server = opts.dockerTls?.servers[m.name];
+    if (opts.dockerTls === undefined || server === undefined) throw new TypeError(`planLab: the Docker TLS certificate of ${m.name} is needed`);
+    tls = { ca: opts.dockerTls.ca, server };
   }
-  const ignition: PlannedFile = { path: ignitionPath(m.name), kind: 'ignition', machine: m.name, content: serializeIgnition(buildIgnition(lab, m, opts.target, extras)) };
+  if (provisioning === 'cloud-config') {
+    return [{ path: userDataPath(m.name), kind: 'user-data', machine: m.name, content: serializeCloudConfig(buildCloudConfig(lab, m, opts.target, tls)) }];
+  }
+  const ignition: PlannedFile = { path: ignitionPath(m.name), kind: 'ignition', machine: m.name, content: serializeIgnition(buildIgnition(lab, m, opts.target, extras, tls)) };
   if (opts.target !== 'matchbox') return [ignition];
   return [
     { path: `${MATCHBOX_DIRS.profiles}/${m.name}.json`, kind: 'matchbox-profile', machine: m.name, content: json(matchboxProfile(lab, m, opts.matchboxUrl!)) },

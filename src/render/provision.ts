@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { UnsupportedCombinationError } from '../errors.js';
 import { providerRecord } from '../providers/index.js';
 import type { Lab, Machine, Provisioning } from '../lab/types.js';
+import type { Pem } from './docker-tls.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -161,8 +162,33 @@ function unit(name: string, u: Partial<ProvisionUnit> = {}): ProvisionUnit {
   return { name, enabled: false, startOnApply: false, cloudConfigOnly: false, dropIns: [], ...u };
 }
 
-/** Everything one machine is given at first boot. */
-export function buildProvision(lab: Lab, m: Machine, target: Target): MachineProvision {
+/** Where a Docker machine keeps its TLS files (docker-machine's names: ca.pem, server.pem, server-key.pem). */
+export const DOCKER_TLS_DIR = '/etc/docker/tls';
+
+/** The server side of a Docker machine's TLS: the lab's CA and the machine's own certificate and key. */
+export interface DockerServerTls {
+  ca: string;
+  server: Pem;
+}
+
+/**
+ * dockerd's TLS settings as /etc/docker/daemon.json. dockerd applies them to every TCP listener,
+ * including the ones systemd hands it (`-H fd://`, the socket on 2376), and not to unix sockets;
+ * a daemon.json leaves the unit's own flags and $DOCKER_OPTS alone (a setting given both ways is
+ * an error that stops dockerd, and neither Flatcar's nor Debian's docker.service passes TLS flags).
+ */
+export function dockerTlsDaemonJson(): string {
+  return (
+    JSON.stringify(
+      { tlsverify: true, tlscacert: `${DOCKER_TLS_DIR}/ca.pem`, tlscert: `${DOCKER_TLS_DIR}/server.pem`, tlskey: `${DOCKER_TLS_DIR}/server-key.pem` },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** Everything one machine is given at first boot (`dockerTls`: its server TLS, for a lab whose Docker has TLS). */
+export function buildProvision(lab: Lab, m: Machine, target: Target, dockerTls?: DockerServerTls): MachineProvision {
   const units: ProvisionUnit[] = [];
   const files: ProvisionFile[] = [];
   const p: MachineProvision = {
@@ -226,7 +252,15 @@ export function buildProvision(lab: Lab, m: Machine, target: Target): MachinePro
     }
   }
 
-  if (m.dockerTcp) {
+  if (m.dockerTcp && lab.docker.tls) {
+    if (dockerTls === undefined) throw new TypeError(`the TLS certificate of ${m.name}'s Docker API is needed to render it`);
+    files.push({ path: `${DOCKER_TLS_DIR}/ca.pem`, mode: 0o644, contents: dockerTls.ca });
+    files.push({ path: `${DOCKER_TLS_DIR}/server.pem`, mode: 0o644, contents: dockerTls.server.cert });
+    files.push({ path: `${DOCKER_TLS_DIR}/server-key.pem`, mode: 0o600, contents: dockerTls.server.key });
+    files.push({ path: '/etc/docker/daemon.json', mode: 0o644, contents: dockerTlsDaemonJson() });
+    units.push(unit('docker-tls-tcp.socket', { contents: template('units/docker-tls-tcp.socket'), enabled: true }));
+    units.push(unit('enable-docker-tls-tcp.service', { contents: template('units/enable-docker-tls-tcp.service'), startOnApply: true, cloudConfigOnly: true }));
+  } else if (m.dockerTcp) {
     units.push(unit('docker-tcp.socket', { contents: template('units/docker-tcp.socket'), enabled: true }));
     units.push(unit('enable-docker-tcp.service', { contents: template('units/enable-docker-tcp.service'), startOnApply: true, cloudConfigOnly: true }));
   }

@@ -4,14 +4,25 @@
  * `eval` it from shell start-up files). Pure: no I/O, node built-ins only.
  *
  *   bash, zsh   unset K;                  export K="V"
+ *   (POSIX)     any other shell name (sh, dash, ksh, BASH…) gets these lines, as with docker-machine
  *   fish        set -e K;                 set -gx K "V";
  *   tcsh        unsetenv K;               setenv K "V";
  *   powershell  Remove-Item Env:\K …      $Env:K = "V"
  *   cmd         SET K=                    SET K=V
+ *   none        (nothing)                 K=V            bare lines for tools (env, EnvironmentFile), no hint
  *
  * Variables to unset come first, then the ones to set, then a two-line comment telling how to use
- * the output. Every line is a complete command that also works when the whole output is joined
- * into one line (`eval $(…)` unquoted in bash, backquotes in tcsh), hence the `;` terminators.
+ * the output (cmd's second line tab-indented, as docker-machine prints it). The output also works
+ * when joined into one line (`eval $(…)` unquoted in bash, backquotes in tcsh): the unset lines
+ * end in `;`, and bash's `export K="V"` lines (docker-machine's bytes, no `;`) need none, since
+ * `export` takes several names and a joined line ends in the comment.
+ *
+ * The variables, in docker-machine's order: DOCKER_TLS_VERIFY=1, DOCKER_HOST, DOCKER_CERT_PATH for a
+ * lab with TLS (for the plain socket, DOCKER_HOST alone and the TLS variables unset; for SSH,
+ * DOCKER_HOST=ssh://…), then CCLAB_ACTIVE_DOCKERD=<lab>, the marker minikube calls
+ * MINIKUBE_ACTIVE_DOCKERD (prompts and scripts read which lab the shell points at; --unset clears
+ * it). DOCKER_MACHINE_NAME is not printed: tools that see it (docker-machine's own `active`,
+ * prompt plugins) ask docker-machine about a machine it does not have.
  *
  * Values are quoted so that nothing in them is expanded or executed: double quotes with the
  * shell's escapes where that is exact (bash, zsh, fish), else (tcsh, PowerShell) double quotes for
@@ -22,7 +33,8 @@
  * Differences from docker-machine, on purpose: PowerShell removes a variable with
  * `Remove-Item Env:\K -ErrorAction SilentlyContinue` (docker-machine prints `Env:\\K` and
  * PowerShell reports an error for each variable that was not set); no trailing space after
- * "shell:".
+ * "shell:"; bash's unset lines end in `;` (minikube's form); the usage hints are the ones that
+ * work with each shell's quoting of cclab's output (fish `| source`, bash `eval $(…)`).
  *
  * JSON (`--json`): one object, as `minikube docker-env -o json` prints: variable → value, with
  * `null` for a variable to remove (minikube lists only the variables it sets, and prints an array
@@ -30,17 +42,33 @@
  */
 import { CclabError } from '../errors.js';
 
-export const SHELLS = ['bash', 'zsh', 'fish', 'tcsh', 'powershell', 'cmd'] as const;
+export const SHELLS = ['bash', 'zsh', 'fish', 'tcsh', 'powershell', 'cmd', 'none'] as const;
 export type Shell = (typeof SHELLS)[number];
 
 export function isShell(name: string): name is Shell {
   return (SHELLS as readonly string[]).includes(name);
 }
 
+/**
+ * The syntax for a shell name as given to --shell: cclab's own names, `csh` and `pwsh` as their
+ * kin, and any other name (sh, dash, ksh, an upper-case BASH) the POSIX lines, as docker-machine's
+ * default case does.
+ */
+export function shellFor(name: string): Shell {
+  if (isShell(name)) return name;
+  if (name === 'csh') return 'tcsh';
+  if (name === 'pwsh') return 'powershell';
+  return 'bash';
+}
+
 /** The Docker CLI variables cclab manages. */
 export const DOCKER_HOST = 'DOCKER_HOST';
-/** The Docker CLI turns TLS on when DOCKER_TLS_VERIFY is non-empty (even "0"): a lab's socket is plain TCP. */
-export const DOCKER_TLS_VARS = ['DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'] as const;
+/** The Docker CLI turns TLS on when DOCKER_TLS_VERIFY is non-empty (even "0"). */
+export const DOCKER_TLS_VERIFY = 'DOCKER_TLS_VERIFY';
+export const DOCKER_CERT_PATH = 'DOCKER_CERT_PATH';
+export const DOCKER_TLS_VARS = [DOCKER_TLS_VERIFY, DOCKER_CERT_PATH] as const;
+/** Which lab the shell points at (minikube: MINIKUBE_ACTIVE_DOCKERD). */
+export const ACTIVE_MARKER = 'CCLAB_ACTIVE_DOCKERD';
 
 export interface EnvChange {
   /** Variables to set; an undefined value means unset. */
@@ -49,20 +77,33 @@ export interface EnvChange {
   unset: string[];
 }
 
-/** What pointing the Docker CLI at `endpoint` (tcp://127.0.0.1:PORT) changes. */
-export function dockerEnvChange(endpoint: string): EnvChange {
-  return { vars: { [DOCKER_HOST]: endpoint }, unset: [...DOCKER_TLS_VARS] };
+/**
+ * What pointing the Docker CLI at `endpoint` changes: tcp://127.0.0.1:PORT with `certPath` (TLS,
+ * docker-machine's variables), tcp://… without (the plain socket: TLS variables unset), or
+ * ssh://core@127.0.0.1:PORT (`ssh`: no TLS either). `lab` is the marker's value.
+ */
+export function dockerEnvChange(endpoint: string, lab?: string, certPath?: string): EnvChange {
+  const marker = lab === undefined ? {} : { [ACTIVE_MARKER]: lab };
+  if (certPath !== undefined) {
+    return { vars: { [DOCKER_TLS_VERIFY]: '1', [DOCKER_HOST]: endpoint, [DOCKER_CERT_PATH]: certPath, ...marker }, unset: [] };
+  }
+  return { vars: { [DOCKER_HOST]: endpoint, ...marker }, unset: [...DOCKER_TLS_VARS] };
 }
 
-/** What `--unset` changes: every variable docker-env may have set or unset. */
+/** What `--unset` changes: every variable docker-env may have set, in the order it sets them. */
 export function dockerUnsetChange(): EnvChange {
-  return { vars: {}, unset: [DOCKER_HOST, ...DOCKER_TLS_VARS] };
+  return { vars: {}, unset: [DOCKER_TLS_VERIFY, DOCKER_HOST, DOCKER_CERT_PATH, ACTIVE_MARKER] };
 }
 
 export interface DockerEnvInput extends EnvChange {
   shell: Shell;
   /** The command that produced this output, for the closing hint: `cclab docker-env dev`. */
   commandLine: string;
+  /**
+   * A comment line before the hint (the plain socket's warning): words, digits, spaces and `.,:-`
+   * only, since tcsh's `:` line is a command whose arguments the shell still parses.
+   */
+  note?: string | undefined;
 }
 
 interface Syntax {
@@ -108,7 +149,14 @@ const SYNTAX: Record<Shell, Syntax> = {
     unset: (k) => `SET ${k}=`,
     set: (k, v) => `SET ${k}=${cmdValue(k, v)}`,
     comment: 'REM',
-    usage: (c) => `@FOR /f "tokens=*" %i IN ('${c}') DO @%i`,
+    usage: (c) => `\t@FOR /f "tokens=*" %i IN ('${c}') DO @%i`,
+  },
+  // Bare lines for tools; formatDockerEnv leaves out the unset lines and the hint.
+  none: {
+    unset: (k) => k,
+    set: (k, v) => `${k}=${v}`,
+    comment: '',
+    usage: () => '',
   },
 };
 
@@ -119,9 +167,14 @@ export function formatDockerEnv(input: DockerEnvInput): string {
     throw new CclabError(`cannot print a usage hint for the command line ${JSON.stringify(input.commandLine)}`);
   }
   const { set, unset } = split(input);
+  if (input.shell === 'none') {
+    // Set: KEY=value lines only. Unset (nothing to set): the names, one a line (minikube's form).
+    return set.length > 0 ? set.map(([k, v]) => syntax.set(k, checkValue(k, v)) + '\n').join('') : unset.map((k) => `${k}\n`).join('');
+  }
   const lines = [
     ...unset.map((k) => syntax.unset(k)),
     ...set.map(([k, v]) => syntax.set(k, checkValue(k, v))),
+    ...(input.note === undefined ? [] : [`${syntax.comment} ${checkNote(input.note)}`]),
     `${syntax.comment} Run this command to configure your shell:`,
     `${syntax.comment} ${syntax.usage(input.commandLine)}`,
   ];
@@ -185,6 +238,11 @@ function split(change: EnvChange): { set: [string, string][]; unset: string[] } 
   const both = set.find(([k]) => unset.includes(k));
   if (both) throw new CclabError(`${both[0]} is both set and unset`);
   return { set, unset };
+}
+
+function checkNote(note: string): string {
+  if (!/^[A-Za-z0-9 .,:-]*$/.test(note)) throw new CclabError(`cannot print the note ${JSON.stringify(note)} as a comment for every shell`);
+  return note;
 }
 
 function checkValue(name: string, value: string): string {

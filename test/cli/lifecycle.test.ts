@@ -87,7 +87,7 @@ t.test('down --keep-files destroys the VMs but keeps the lab files; up then rebu
   const down = await h.run(['down', 'laptop', '--keep-files']);
   t.equal(down.code, 0);
   t.same(fakeMachines(h, 'laptop'), []);
-  t.same(fs.readdirSync(h.labDir('laptop')).filter((f) => !f.startsWith('.')).sort(), ['Vagrantfile', 'lab.json', 'user-data']);
+  t.same(fs.readdirSync(h.labDir('laptop')).filter((f) => !f.startsWith('.')).sort(), ['Vagrantfile', 'docker-certs', 'lab.json', 'user-data']);
   const m = h.manifest('laptop');
   t.equal(m.state, 'created');
   t.same(m.machines.map((x: { state: string }) => x.state), ['not_created']);
@@ -194,9 +194,23 @@ t.test('docker-env: eval in a real bash points DOCKER_HOST at the forwarded port
     'echo "DOCKER_CERT_PATH=${DOCKER_CERT_PATH-unset}"',
   ].join('\n');
   const { stdout } = await execFileP('bash', ['-c', script], { cwd: h.fake.dir, env: h.env });
+  // The laptop's default: TLS, docker-machine's variables with the lab's certificate directory.
   t.match(stdout, /^DOCKER_HOST=tcp:\/\/127\.0\.0\.1:2999$/m);
-  t.match(stdout, /^DOCKER_TLS_VERIFY=unset$/m);
-  t.match(stdout, /^DOCKER_CERT_PATH=unset$/m);
+  t.match(stdout, /^DOCKER_TLS_VERIFY=1$/m);
+  t.match(stdout, new RegExp(`^DOCKER_CERT_PATH=${h.labsDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/laptop/docker-certs$`, 'm'));
+  // -o json (minikube's spelling) and --shell none, through the CLI's fast path.
+  const json = await h.run(['docker-env', 'laptop', '-o', 'json']);
+  t.same(JSON.parse(json.stdout), {
+    DOCKER_TLS_VERIFY: '1',
+    DOCKER_HOST: 'tcp://127.0.0.1:2999',
+    DOCKER_CERT_PATH: `${h.labsDir}/laptop/docker-certs`,
+    CCLAB_ACTIVE_DOCKERD: 'laptop',
+  });
+  const bare = await h.run(['docker-env', 'laptop', '--shell', 'none']);
+  t.equal(bare.stdout, `DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://127.0.0.1:2999\nDOCKER_CERT_PATH=${h.labsDir}/laptop/docker-certs\nCCLAB_ACTIVE_DOCKERD=laptop\n`);
+  const bad = await h.run(['docker-env', 'laptop', '-o', 'yaml', '--json']);
+  t.equal(bad.code, 2, '-o takes json only');
+  t.same(Object.keys(JSON.parse(bad.stdout)), ['error'], 'a usage error is one JSON document');
 
   const none = await h.run(['docker-env', 'dev']);
   t.not(none.code, 0);

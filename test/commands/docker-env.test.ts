@@ -18,10 +18,11 @@ import {
   dockerUnsetChange,
   formatDockerEnv,
   formatDockerEnvJson,
+  shellFor,
   SHELLS,
 } from '../../src/terminal/docker-env.js';
 import type { Shell } from '../../src/terminal/docker-env.js';
-import { addLab, makeManifest } from '../helpers/lab-home.js';
+import { addLab, makeManifest, tlsManifest } from '../helpers/lab-home.js';
 import { onPath, requireBinaries } from '../helpers/ports.js';
 
 const exec = promisify(execFile);
@@ -68,6 +69,12 @@ t.test('output for every shell (snapshot: an output contract)', async (t) => {
     t.matchSnapshot(formatDockerEnv({ shell, ...dockerUnsetChange(), commandLine: 'cclab docker-env --unset' }), `${shell}: --unset`);
   }
   t.matchSnapshot(formatDockerEnvJson(dockerEnvChange('tcp://127.0.0.1:2375')), 'json: set');
+  for (const shell of SHELLS) {
+    t.matchSnapshot(
+      formatDockerEnv({ shell, ...dockerEnvChange('tcp://127.0.0.1:2376', 'laptop', '/home/me/.local/share/cclab/labs/laptop/docker-certs'), commandLine: 'cclab docker-env laptop' }),
+      `${shell}: set, TLS`,
+    );
+  }
   t.matchSnapshot(formatDockerEnvJson(dockerUnsetChange()), 'json: --unset');
 });
 
@@ -77,6 +84,32 @@ t.test('the bash lines in full, as docker-machine and minikube print them', asyn
     'unset DOCKER_TLS_VERIFY;\nunset DOCKER_CERT_PATH;\nexport DOCKER_HOST="tcp://127.0.0.1:2375"\n' +
       '# Run this command to configure your shell:\n# eval $(cclab docker-env laptop)\n',
   );
+  // TLS: docker-machine's four lines (DOCKER_TLS_VERIFY, DOCKER_HOST, DOCKER_CERT_PATH, then the
+  // name: CCLAB_ACTIVE_DOCKERD where docker-machine prints DOCKER_MACHINE_NAME), byte for byte.
+  const tls = dockerEnvChange('tcp://127.0.0.1:2376', 'laptop', '/home/me/.local/share/cclab/labs/laptop/docker-certs');
+  const expect: Record<Shell, string> = {
+    bash:
+      'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:2376"\nexport DOCKER_CERT_PATH="/home/me/.local/share/cclab/labs/laptop/docker-certs"\n' +
+      'export CCLAB_ACTIVE_DOCKERD="laptop"\n# Run this command to configure your shell:\n# eval $(cclab docker-env laptop)\n',
+    zsh:
+      'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://127.0.0.1:2376"\nexport DOCKER_CERT_PATH="/home/me/.local/share/cclab/labs/laptop/docker-certs"\n' +
+      'export CCLAB_ACTIVE_DOCKERD="laptop"\n# Run this command to configure your shell:\n# eval $(cclab docker-env laptop)\n',
+    fish:
+      'set -gx DOCKER_TLS_VERIFY "1";\nset -gx DOCKER_HOST "tcp://127.0.0.1:2376";\nset -gx DOCKER_CERT_PATH "/home/me/.local/share/cclab/labs/laptop/docker-certs";\n' +
+      'set -gx CCLAB_ACTIVE_DOCKERD "laptop";\n# Run this command to configure your shell:\n# cclab docker-env laptop | source\n',
+    tcsh:
+      'setenv DOCKER_TLS_VERIFY "1";\nsetenv DOCKER_HOST "tcp://127.0.0.1:2376";\nsetenv DOCKER_CERT_PATH "/home/me/.local/share/cclab/labs/laptop/docker-certs";\n' +
+      'setenv CCLAB_ACTIVE_DOCKERD "laptop";\n: Run this command to configure your shell:\n: eval `cclab docker-env laptop`\n',
+    powershell:
+      '$Env:DOCKER_TLS_VERIFY = "1"\n$Env:DOCKER_HOST = "tcp://127.0.0.1:2376"\n$Env:DOCKER_CERT_PATH = "/home/me/.local/share/cclab/labs/laptop/docker-certs"\n' +
+      '$Env:CCLAB_ACTIVE_DOCKERD = "laptop"\n# Run this command to configure your shell:\n# & cclab docker-env laptop | Invoke-Expression\n',
+    cmd:
+      'SET DOCKER_TLS_VERIFY=1\nSET DOCKER_HOST=tcp://127.0.0.1:2376\nSET DOCKER_CERT_PATH=/home/me/.local/share/cclab/labs/laptop/docker-certs\n' +
+      'SET CCLAB_ACTIVE_DOCKERD=laptop\nREM Run this command to configure your shell:\nREM \t@FOR /f "tokens=*" %i IN (\'cclab docker-env laptop\') DO @%i\n',
+    none: 'DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://127.0.0.1:2376\nDOCKER_CERT_PATH=/home/me/.local/share/cclab/labs/laptop/docker-certs\nCCLAB_ACTIVE_DOCKERD=laptop\n',
+  };
+  for (const shell of SHELLS) t.equal(formatDockerEnv({ shell, ...tls, commandLine: 'cclab docker-env laptop' }), expect[shell], `${shell}: TLS`);
+  t.equal(formatDockerEnv({ shell: 'none', ...dockerUnsetChange(), commandLine: 'cclab docker-env --unset' }), 'DOCKER_TLS_VERIFY\nDOCKER_HOST\nDOCKER_CERT_PATH\nCCLAB_ACTIVE_DOCKERD\n', 'none --unset: the names');
   t.same(JSON.parse(formatDockerEnvJson(dockerEnvChange('tcp://127.0.0.1:2375'))), {
     DOCKER_HOST: 'tcp://127.0.0.1:2375',
     DOCKER_TLS_VERIFY: null,
@@ -86,7 +119,7 @@ t.test('the bash lines in full, as docker-machine and minikube print them', asyn
 
 t.test('hostile values: quoted for every shell, or refused (cmd)', async (t) => {
   const value = `tcp://$(touch x)\`touch y\`"'\\!;$HOME%^&’`;
-  for (const shell of SHELLS.filter((s) => s !== 'cmd')) {
+  for (const shell of SHELLS.filter((s) => s !== 'cmd' && s !== 'none')) {
     t.matchSnapshot(formatDockerEnv({ shell, vars: { DOCKER_HOST: value }, unset: [], commandLine: 'cclab docker-env x' }), shell);
   }
   t.throws(() => formatDockerEnv({ shell: 'cmd', vars: { DOCKER_HOST: value }, unset: [], commandLine: 'c' }), CclabError);
@@ -96,6 +129,8 @@ t.test('hostile values: quoted for every shell, or refused (cmd)', async (t) => 
     t.throws(() => formatDockerEnv({ shell, vars: {}, unset: ['X'], commandLine: 'c\n$(x)' }), /usage hint/);
   }
   t.throws(() => formatDockerEnvJson({ vars: { A: 'x\ny' }, unset: [] }), /control character/);
+  // none: bare lines for tools (not for eval): the value as it is, control characters refused.
+  t.equal(formatDockerEnv({ shell: 'none', vars: { DOCKER_HOST: value }, unset: [], commandLine: 'c' }), `DOCKER_HOST=${value}\n`);
   t.equal(JSON.parse(formatDockerEnvJson({ vars: { DOCKER_HOST: value }, unset: [] })).DOCKER_HOST, value, 'JSON keeps the value verbatim');
 });
 
@@ -117,6 +152,13 @@ t.test('detectShell', async (t) => {
   for (const [env, shell] of cases) t.equal(detectShell(env), shell, JSON.stringify(env));
 });
 
+t.test('--shell: unknown names get the POSIX lines, as docker-machine’s default case', async (t) => {
+  for (const name of ['sh', 'dash', 'ksh', 'mksh', 'BASH', 'Zsh', 'nushell']) t.equal(shellFor(name), 'bash', name);
+  t.equal(shellFor('csh'), 'tcsh');
+  t.equal(shellFor('pwsh'), 'powershell');
+  for (const s of SHELLS) t.equal(shellFor(s), s);
+});
+
 // ---- real shells -------------------------------------------------------------------------------
 
 /** Run `script` in `shell` with the docker-env output in the file `file`; returns stdout. */
@@ -136,6 +178,8 @@ interface ShellCase {
   apply(file: string): string[];
   /** Print DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, one per line, "unset" when not set. */
   show: string;
+  /** The same for CCLAB_ACTIVE_DOCKERD. */
+  showMarker: string;
 }
 
 const sh = (name: string) => `if [ -n "\${${name}+x}" ]; then printenv ${name}; else echo unset; fi`;
@@ -149,13 +193,15 @@ const SHELL_CASES: ShellCase[] = [
     required: true,
     apply: (f) => [`eval "$(cat ${f})"`, `eval $(cat ${f})`],
     show: ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'].map(sh).join('\n'),
+    showMarker: sh('CCLAB_ACTIVE_DOCKERD'),
   },
   {
     shell: 'zsh',
     binary: 'zsh',
-    required: false,
+    required: true,
     apply: (f) => [`eval "$(cat ${f})"`, `eval $(cat ${f})`],
     show: ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'].map(sh).join('\n'),
+    showMarker: sh('CCLAB_ACTIVE_DOCKERD'),
   },
   {
     shell: 'fish',
@@ -163,13 +209,15 @@ const SHELL_CASES: ShellCase[] = [
     required: true,
     apply: (f) => [`source ${f}`, `cat ${f} | source`],
     show: ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'].map(fishShow).join('\n'),
+    showMarker: fishShow('CCLAB_ACTIVE_DOCKERD'),
   },
   {
     shell: 'tcsh',
     binary: 'tcsh',
-    required: false,
+    required: true,
     apply: (f) => [`eval "\`cat ${f}\`"`, `eval \`cat ${f}\``],
     show: ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH'].map(csh).join('\n'),
+    showMarker: csh('CCLAB_ACTIVE_DOCKERD'),
   },
 ];
 
@@ -214,6 +262,20 @@ for (const c of SHELL_CASES) {
     const [quoted] = c.apply(hostileFile);
     t.equal(await inShell(c.binary, `${quoted}\n${c.show}`, before), `${value}\n1\n/certs\n`, 'hostile value verbatim');
     for (const n of [1, 2, 3]) t.notOk(existsSync(`${marker}${n}`), `nothing ran (${n})`);
+
+    // A lab with TLS: docker-machine's variables and the marker, set then cleared by --unset.
+    await addLab(labs, tlsManifest('tls', 23760));
+    const tlsSet = await runIt(labs, { name: 'tls', shell: c.shell });
+    const tlsFile = join(dir, 'tls');
+    await writeFile(tlsFile, tlsSet.stdout);
+    const certs = join(labs, 'labs', 'tls', 'docker-certs');
+    const showAll = `${c.show}\n${c.showMarker}`;
+    for (const apply of c.apply(tlsFile)) {
+      t.equal(await inShell(c.binary, `${apply}\n${showAll}`, before), `tcp://127.0.0.1:23760\n1\n${certs}\ntls\n`, `TLS: ${apply}`);
+      t.equal(await inShell(c.binary, `${apply}\n${applyUnset}\n${showAll}`, before), 'unset\nunset\nunset\nunset\n', `TLS then --unset: ${apply}`);
+    }
+    // The plain socket's warning comment is harmless in this shell.
+    t.equal(await inShell(c.binary, `${c.apply(setFile)[1]}\n${c.showMarker}`, before), 'laptop\n', 'the plain lab’s warning line runs nothing');
   });
 }
 
@@ -223,11 +285,11 @@ t.test('docker-env NAME reads the saved manifest', async (t) => {
   const labs = await home(t);
   const r = await runIt(labs, { name: 'laptop', shell: 'fish' });
   t.equal(r.error, undefined);
-  t.match(r.stdout, /^set -e DOCKER_TLS_VERIFY;\nset -e DOCKER_CERT_PATH;\nset -gx DOCKER_HOST "tcp:\/\/127\.0\.0\.1:23750";\n/);
+  t.match(r.stdout, /^set -e DOCKER_TLS_VERIFY;\nset -e DOCKER_CERT_PATH;\nset -gx DOCKER_HOST "tcp:\/\/127\.0\.0\.1:23750";\nset -gx CCLAB_ACTIVE_DOCKERD "laptop";\n/);
   t.match(r.stdout, /# cclab docker-env --shell fish laptop \| source\n$/);
   t.equal(r.stderr, '');
   const json = await runIt(labs, { name: 'laptop', json: true });
-  t.same(JSON.parse(json.stdout), { DOCKER_HOST: 'tcp://127.0.0.1:23750', DOCKER_TLS_VERIFY: null, DOCKER_CERT_PATH: null });
+  t.same(JSON.parse(json.stdout), { DOCKER_HOST: 'tcp://127.0.0.1:23750', CCLAB_ACTIVE_DOCKERD: 'laptop', DOCKER_TLS_VERIFY: null, DOCKER_CERT_PATH: null });
 });
 
 t.test('the shell comes from $SHELL unless --shell names one', async (t) => {
@@ -282,10 +344,17 @@ t.test('errors: nothing on stdout, a clear message on the error', async (t) => {
   t.match((noneWithDocker.error as CclabError).hint, /could not be read: dev/);
   t.equal(noneWithDocker.stdout, '');
 
-  const badShell = await runIt(two, { name: 'laptop', shell: 'nushell' });
+  const badShell = await runIt(two, { name: 'laptop', shell: 'a b;c' });
   t.type(badShell.error, UsageError);
-  t.equal((badShell.error as Error).message, 'unknown shell "nushell": valid shells are bash, zsh, fish, tcsh, powershell, cmd');
+  t.match((badShell.error as Error).message, /^"a b;c" is not a shell name/);
   t.equal(badShell.stdout, '');
+  const sh = await runIt(two, { name: 'laptop', shell: 'sh' });
+  t.match(sh.stdout, /^unset DOCKER_TLS_VERIFY;\n/, 'sh: the POSIX lines');
+  t.match(sh.stdout, /# eval \$\(cclab docker-env --shell sh laptop\)\n$/, 'the hint repeats --shell as given');
+
+  const unsetMissing = await runIt(two, { name: 'nope', unset: true });
+  t.type(unsetMissing.error, NotFoundError, '--unset NAME: the lab must exist');
+  t.equal(unsetMissing.stdout, '');
 
   const badName = await runIt(two, { name: '../laptop' });
   t.type(badName.error, UsageError);
@@ -315,12 +384,13 @@ t.test('--unset needs no lab', async (t) => {
   t.equal(r.error, undefined);
   t.equal(
     r.stdout,
-    'unset DOCKER_HOST;\nunset DOCKER_TLS_VERIFY;\nunset DOCKER_CERT_PATH;\n# Run this command to configure your shell:\n# eval $(cclab docker-env --unset)\n',
+    'unset DOCKER_TLS_VERIFY;\nunset DOCKER_HOST;\nunset DOCKER_CERT_PATH;\nunset CCLAB_ACTIVE_DOCKERD;\n# Run this command to configure your shell:\n# eval $(cclab docker-env --unset)\n',
   );
   t.same(JSON.parse((await runIt(nowhere, { unset: true, json: true })).stdout), {
     DOCKER_HOST: null,
     DOCKER_TLS_VERIFY: null,
     DOCKER_CERT_PATH: null,
+    CCLAB_ACTIVE_DOCKERD: null,
   });
 });
 

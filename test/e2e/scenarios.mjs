@@ -191,12 +191,25 @@ function laptopScenario() {
     description: 'cclab up laptop (Flatcar mode), Docker through docker-env, cclab down',
     steps: [
       ['cclab up laptop --os flatcar', (ctx) => ctx.cclab(['up', lab, ...COMMON_UP, '--os', 'flatcar', '--subnet', '192.168.58.0/24'], { timeoutMs: ctx.upTimeoutMs(1) + HEALTH_WAIT_MS, boot: true })],
-      ['eval "$(cclab docker-env laptop)" sets DOCKER_HOST to 127.0.0.1', async (ctx) => {
-        const { stdout } = await withDockerEnv(ctx, lab, 'printf "%s|%s|%s\\n" "${DOCKER_HOST-}" "${DOCKER_TLS_VERIFY-unset}" "${DOCKER_CERT_PATH-unset}"');
-        const [host, tls, cert] = stdout.trim().split('|');
+      // The laptop's default: the Docker API with TLS on 2376 (docker.tls), docker-machine's variables.
+      ['eval "$(cclab docker-env laptop)" sets DOCKER_TLS_VERIFY=1, DOCKER_HOST to 127.0.0.1 and DOCKER_CERT_PATH', async (ctx) => {
+        const { stdout } = await withDockerEnv(
+          ctx,
+          lab,
+          'printf "%s|%s|%s|%s\\n" "${DOCKER_HOST-}" "${DOCKER_TLS_VERIFY-unset}" "${DOCKER_CERT_PATH-unset}" "${CCLAB_ACTIVE_DOCKERD-unset}"; ls "$DOCKER_CERT_PATH"',
+        );
+        const [line, ...files] = stdout.trim().split('\n');
+        const [host, tls, cert, active] = line.split('|');
         assert(/^tcp:\/\/127\.0\.0\.1:\d+$/.test(host), `DOCKER_HOST is "${host}"`);
-        assert(tls === 'unset' && cert === 'unset', `DOCKER_TLS_VERIFY/DOCKER_CERT_PATH must be unset for plain TCP (got "${tls}", "${cert}")`);
-        ctx.say(`DOCKER_HOST=${host}`);
+        assert(tls === '1', `DOCKER_TLS_VERIFY must be 1 (got "${tls}")`);
+        assert(cert.endsWith(`/labs/${lab}/docker-certs`), `DOCKER_CERT_PATH is "${cert}"`);
+        assert(active === lab, `CCLAB_ACTIVE_DOCKERD is "${active}"`);
+        for (const f of ['ca.pem', 'cert.pem', 'key.pem']) assert(files.includes(f), `${f} is missing from DOCKER_CERT_PATH (${files.join(' ')})`);
+        ctx.say(`DOCKER_HOST=${host} DOCKER_TLS_VERIFY=${tls} DOCKER_CERT_PATH=${cert}`);
+      }],
+      ['the Docker API refuses a client without the lab’s certificate', async (ctx) => {
+        const { stdout } = await withDockerEnv(ctx, lab, 'DOCKER_TLS_VERIFY= docker version --format "{{.Server.Version}}" 2>&1 && echo ACCEPTED || echo REFUSED');
+        assert(stdout.trim().endsWith('REFUSED'), `plain HTTP to the TLS port was not refused: ${stdout.trim()}`);
       }],
       ['docker version answers', async (ctx) => {
         const { stdout } = await withDockerEnv(ctx, lab, 'docker version --format "{{.Server.Version}} {{.Server.APIVersion}}"');

@@ -2,9 +2,17 @@
  * A real dockerd for tests: its own socket, data root, exec root and pid file in a short temporary
  * directory (unix socket paths are limited to 108 bytes), the API on TCP 127.0.0.1 at a free port,
  * no bridge and no iptables rules (it must not touch the host's networking). Stopped by PID.
+ *
+ * With `tls`, it is started as a lab machine runs it: the TCP socket is handed over by
+ * `systemd-socket-activate` (dockerd `-H fd://`, as docker-tls-tcp.socket does) and the TLS
+ * settings come from a daemon.json with cclab's own text (dockerTlsDaemonJson), its paths pointed
+ * at the given files.
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { dockerTlsDaemonJson, DOCKER_TLS_DIR } from '../../src/render/provision.js';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts, spawnDaemon, waitUntil, type Daemon } from './ports.js';
@@ -14,20 +22,42 @@ export interface Dockerd {
   /** tcp://127.0.0.1:PORT */
   endpoint: string;
   port: number;
+  /** Its unix socket (always plain), for `docker -H unix://…`. */
+  socket: string;
   daemon: Daemon;
   stop(): Promise<void>;
 }
 
-export async function startDockerd(t: Teardown): Promise<Dockerd> {
+export interface DockerdTls {
+  /** PEM files of the server side: the lab's CA, the machine's certificate and key. */
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export async function startDockerd(t: Teardown, opts: { tls?: DockerdTls } = {}): Promise<Dockerd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cclab-d-'));
   const port = (await freePorts(1))[0]!;
   const endpoint = `tcp://127.0.0.1:${port}`;
+  const socket = `${dir}/d.sock`;
+  let listen: string[];
+  if (opts.tls) {
+    const tlsDir = path.join(dir, 'tls');
+    const json = dockerTlsDaemonJson().replaceAll(DOCKER_TLS_DIR, tlsDir);
+    rmSync(tlsDir, { recursive: true, force: true });
+    mkdirSync(tlsDir, { mode: 0o700 });
+    writeFileSync(path.join(tlsDir, 'ca.pem'), readFileSync(opts.tls.ca));
+    writeFileSync(path.join(tlsDir, 'server.pem'), readFileSync(opts.tls.cert));
+    writeFileSync(path.join(tlsDir, 'server-key.pem'), readFileSync(opts.tls.key), { mode: 0o600 });
+    writeFileSync(path.join(dir, 'daemon.json'), json);
+    listen = ['systemd-socket-activate', '-l', `127.0.0.1:${port}`, 'dockerd', '-H', 'fd://', '-H', `unix://${socket}`, '--config-file', path.join(dir, 'daemon.json')];
+  } else {
+    listen = ['dockerd', '-H', `unix://${socket}`, '-H', endpoint];
+  }
   const daemon = spawnDaemon(
     'dockerd',
     [
-      'dockerd',
-      '-H', `unix://${dir}/d.sock`,
-      '-H', endpoint,
+      ...listen,
       '--data-root', path.join(dir, 'root'),
       '--exec-root', path.join(dir, 'exec'),
       '--pidfile', path.join(dir, 'd.pid'),
@@ -56,16 +86,35 @@ export async function startDockerd(t: Teardown): Promise<Dockerd> {
     await stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  await waitUntil(
-    'dockerd',
-    async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/_ping`, { signal: AbortSignal.timeout(1000) });
-      return res.status === 200;
-    },
-    30_000,
-    daemon,
-  );
-  return { endpoint, port, daemon, stop };
+  // systemd-socket-activate starts dockerd on the first connection (as systemd does for a socket
+  // unit without a running service): knock once, then wait for the unix socket to answer.
+  let knocked = !opts.tls;
+  await waitUntil('dockerd', async () => (knocked ? pingUnix(socket) : ((knocked = await knock(port)), false)), 30_000, daemon);
+  return { endpoint, port, socket, daemon, stop };
+}
+
+/** One TCP connection to the port: true when it was accepted. */
+function knock(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** GET /_ping on the unix socket: true once dockerd answers OK. */
+function pingUnix(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
 }
 
 function readCmdline(pid: number): string {

@@ -24,7 +24,7 @@
  *                               importing the same box meanwhile fails, as VirtualBox's linked-clone
  *                               master lock (or libvirt's volume upload) does
  *   FAKE_VAGRANT_CLEANUP_MS     time the cleanup after SIGINT takes (default 0)
- *   FAKE_VAGRANT_MOVE_PORT      auto_correct: `N` moves every guest-2375 forward to host port N;
+ *   FAKE_VAGRANT_MOVE_PORT      auto_correct: `N` moves every Docker forward (guest 2375 or 2376) to host port N;
  *                               `H=N,…` moves requested host port H to N
  *   FAKE_VAGRANT_VERSION        version printed (default 2.3.4)
  *   FAKE_VAGRANT_PLUGINS        name:version:scope,… (default vagrant-libvirt:0.11.2:system; "" for none)
@@ -170,7 +170,7 @@ function loadEnvironment() {
 function movedPort({ guest, host }) {
   const spec = env.FAKE_VAGRANT_MOVE_PORT;
   if (!spec) return host;
-  if (/^\d+$/.test(spec)) return guest === 2375 ? Number(spec) : host;
+  if (/^\d+$/.test(spec)) return guest === 2375 || guest === 2376 ? Number(spec) : host;
   for (const pair of spec.split(',')) {
     const [from, to] = pair.split('=').map(Number);
     if (from === host) return to;

@@ -9,7 +9,8 @@ import { resolveLab } from '../../src/lab/resolve.js';
 import type { Architecture } from '../../src/lab/types.js';
 
 export function makeManifest(name: string, architecture: Architecture, extra: Partial<Manifest> = {}): Manifest {
-  const { lab } = resolveLab({ document: { name, spec: { architecture } }, source: 'test' });
+  // A lab recorded with the guide's plain Docker socket (tests of TLS labs make their own manifest: tlsManifest).
+  const { lab } = resolveLab({ document: { name, spec: { architecture, docker: { tls: false } } }, source: 'test' });
   const docker = lab.machines.find((m) => m.dockerTcp);
   return {
     schemaVersion: 1,
@@ -37,4 +38,14 @@ export async function addLab(home: string, manifest: Manifest): Promise<string> 
   await mkdir(dir, { recursive: true });
   await writeManifest(dir, manifest);
   return dir;
+}
+
+/** A running lab whose Docker API has TLS, forwarded to `port` of 127.0.0.1 (what `up` records). */
+export function tlsManifest(name: string, port: number): Manifest {
+  const { lab } = resolveLab({ document: { name, spec: { architecture: 'laptop' } }, source: 'test' });
+  return {
+    ...makeManifest(name, 'laptop'),
+    lab,
+    docker: { machine: 'core-01', guestPort: 2376, hostPort: port, endpoint: `tcp://127.0.0.1:${port}`, tls: true },
+  };
 }

@@ -13,7 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { loadBuiltinLab } from '../../src/lab/load.js';
 import { resolveLab, type LabOverrides, type ResolveInput, type Resolved } from '../../src/lab/resolve.js';
 import type { Architecture, Lab, OsName } from '../../src/lab/types.js';
-import { planLab, type RenderPlan } from '../../src/render/plan.js';
+import { dockerTlsMachines, planLab, type RenderPlan } from '../../src/render/plan.js';
+import type { DockerTlsMaterial } from '../../src/render/docker-tls.js';
 import type { Target } from '../../src/render/cloudconfig.js';
 import type { IgnitionConfig } from '../../src/render/ignition.js';
 
@@ -42,8 +43,29 @@ export const TEST_VERSION = '0.0.0-test';
 /** The public half of a lab key made by ssh-keygen for these tests (what `up` and `render` would make). */
 export const TEST_LAB_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILEUdU7QJvYg+pGclw5oIsHYFs6LQz1j3RLbWgECQ83x cclab lab test';
 
+/**
+ * Stand-in Docker TLS material for rendering tests (fixed text, so snapshots are stable; rendering
+ * does not read it): every Docker machine of `lab` gets a server pair. Tests that talk TLS make
+ * real certificates (src/home/docker-certs.ts).
+ */
+export function testDockerTls(lab: Lab): DockerTlsMaterial {
+  const pem = (what: string, body: string) => `-----BEGIN ${what}-----\n${body}\n-----END ${what}-----\n`;
+  const servers: DockerTlsMaterial['servers'] = {};
+  for (const { machine } of dockerTlsMachines(lab)) {
+    servers[machine] = { cert: pem('CERTIFICATE', `TEST-SERVER-CERT-${machine}`), key: pem('RSA PRIVATE KEY', `TEST-SERVER-KEY-${machine}`) };
+  }
+  return { ca: pem('CERTIFICATE', 'TEST-CA'), client: { cert: pem('CERTIFICATE', 'TEST-CLIENT'), key: pem('RSA PRIVATE KEY', 'TEST-CLIENT-KEY') }, servers };
+}
+
 export function plan(lab: Lab, target: Target = 'vagrant', matchboxUrl?: string): RenderPlan {
-  return planLab(lab, { target, version: TEST_VERSION, matchboxUrl, readFleetd: (path) => readFileSync(path), labPublicKey: TEST_LAB_KEY });
+  return planLab(lab, {
+    target,
+    version: TEST_VERSION,
+    matchboxUrl,
+    readFleetd: (path) => readFileSync(path),
+    labPublicKey: TEST_LAB_KEY,
+    dockerTls: testDockerTls(lab),
+  });
 }
 
 /* ---------------------------------------------------------------- Ignition read back */

@@ -81,7 +81,8 @@ t.test('laptop: one machine core-01 with Docker on TCP and nothing else', async 
   ]);
   const m = lab.machines[0]!;
   t.equal(m.dockerTcp, true, 'Docker API exposed');
-  t.equal(m.dockerHostPort, 2375, 'on host port 2375');
+  t.equal(m.dockerHostPort, 2376, 'on host port 2376 (TLS, the default)');
+  t.same(lab.docker, { guestPort: 2376, tls: true }, 'TLS on 2376');
   t.same(lab.etcd.members, [], 'no etcd members');
   t.equal(lab.etcd.initialCluster, '', 'no initial cluster');
   t.equal(m.updateGroup, undefined);
@@ -172,16 +173,21 @@ t.test('machine names keep two digits and count past nine', async (t) => {
   t.same([...names].sort(), names, 'names sort in machine order');
 });
 
-t.test('--docker-tcp on a cluster: every machine, one host port each from 2375', async (t) => {
+t.test('--docker-tcp on a cluster: every machine, one host port each from 2376 (2375 without TLS)', async (t) => {
   const lab = await builtinLab('dev', { dockerTcp: true });
   t.same(
     lab.machines.map((m) => [m.dockerTcp, m.dockerHostPort]),
     [
-      [true, 2375],
       [true, 2376],
       [true, 2377],
+      [true, 2378],
     ],
   );
+  const plain = await resolveBuiltin('dev', { dockerTcp: true, docker: { tls: false } });
+  t.same(plain.lab.machines.map((m) => m.dockerHostPort), [2375, 2376, 2377]);
+  t.same(plain.lab.docker, { guestPort: 2375, tls: false });
+  t.ok(plain.warnings.some((w) => /docker\.tls is off: the Docker API is plain TCP on 2375 without authentication/.test(w)), 'a warning for the plain socket');
+  t.notOk((await resolveBuiltin('dev')).warnings.some((w) => /docker\.tls/.test(w)), 'no warning for a lab without Docker');
   const off = await resolveBuiltin('laptop', { dockerTcp: false });
   t.equal(off.lab.machines[0]!.dockerTcp, true, 'laptop always exposes Docker');
   t.ok(off.warnings.some((w) => /always exposes Docker/.test(w)), 'and says --no-docker-tcp was ignored');

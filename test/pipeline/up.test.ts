@@ -38,6 +38,7 @@ const okProbes: Probes = {
 interface HealthCall {
   lab: string;
   dockerEndpoint: string | undefined;
+  dockerCertDir?: string;
   timeoutMs: number;
 }
 
@@ -80,8 +81,8 @@ function labHome(t: Test, fakeEnv: Record<string, string> = {}) {
         labOptionsGiven: Object.keys(overrides).length > 0,
         ...o,
       };
-      const health = async (lab: Lab, x: { dockerEndpoint: string | undefined; timeoutMs: number }): Promise<LabHealth> => {
-        healthCalls.push({ lab: lab.name, dockerEndpoint: x.dockerEndpoint, timeoutMs: x.timeoutMs });
+      const health = async (lab: Lab, x: { dockerEndpoint: string | undefined; dockerCertDir?: string | undefined; timeoutMs: number }): Promise<LabHealth> => {
+        healthCalls.push({ lab: lab.name, dockerEndpoint: x.dockerEndpoint, ...(x.dockerCertDir !== undefined && { dockerCertDir: x.dockerCertDir }), timeoutMs: x.timeoutMs });
         return { healthy, text: healthy ? 'etcd: healthy' : 'etcd: 0 of 1 members answer', json: { healthy } };
       };
       try {
@@ -224,8 +225,16 @@ t.test('laptop: the Docker endpoint is the port Vagrant really forwarded, and th
   const r = await h.up('laptop', { wait: true, timeoutMs: 4321 });
   t.equal(r.error, undefined);
   const m = await h.manifest('laptop');
-  t.same(m.docker, { machine: 'core-01', guestPort: 2375, hostPort: 2999, endpoint: 'tcp://127.0.0.1:2999' });
-  t.same(h.healthCalls, [{ lab: 'laptop', dockerEndpoint: 'tcp://127.0.0.1:2999', timeoutMs: 4321 }]);
+  t.same(m.docker, { machine: 'core-01', guestPort: 2376, hostPort: 2999, endpoint: 'tcp://127.0.0.1:2999', tls: true });
+  t.same(h.healthCalls, [{ lab: 'laptop', dockerEndpoint: 'tcp://127.0.0.1:2999', dockerCertDir: path.join(h.dir('laptop'), 'docker-certs'), timeoutMs: 4321 }]);
+  // The lab's certificates, made once in the lab directory (kept on resume).
+  const certs = path.join(h.dir('laptop'), 'docker-certs');
+  t.same(fs.readdirSync(certs).sort(), ['ca.pem', 'cert.pem', 'core-01-server-key.pem', 'core-01-server.pem', 'key.pem']);
+  t.equal(fs.statSync(certs).mode & 0o777, 0o700);
+  const ca = fs.readFileSync(path.join(certs, 'ca.pem'), 'utf8');
+  t.equal((await h.up('laptop', { wait: false })).error, undefined);
+  t.equal(fs.readFileSync(path.join(certs, 'ca.pem'), 'utf8'), ca, 'resuming keeps the certificates');
+  t.match(fs.readFileSync(path.join(h.dir('laptop'), 'user-data', 'core-01.yaml'), 'utf8'), ca.split('\n')[1]!, 'the machine is given the lab’s CA');
   t.ok(h.fake.invocations().some((a) => a[0] === 'port' && a[1] === 'core-01'), '`vagrant port core-01` was asked');
   t.match(r.stdout, 'Docker API: tcp://127.0.0.1:2999 (core-01)');
   t.match(r.stdout, 'eval $(cclab docker-env laptop)');

@@ -659,8 +659,18 @@ function ignitionAsCloudConfig(text: string): { cc: ParsedCloudConfig; users: st
 
 t.test('every field through Ignition: accepted hostile values read back exactly, and add no user, unit or file', async (t) => {
   const values = hostileValues(join(t.testdir({}), 'pwned'));
-  const UNITS = new Set(['etcd-member.service', 'fleet-install.service', 'fleet.service', 'docker-tcp.socket', 'locksmithd.service']);
-  const PATHS = new Set(['/etc/hostname', '/etc/systemd/network/00-cclab.network', '/opt/cclab/install-fleetd.sh', '/opt/bin/fleetd', '/etc/flatcar/update.conf']);
+  const UNITS = new Set(['etcd-member.service', 'fleet-install.service', 'fleet.service', 'docker-tcp.socket', 'docker-tls-tcp.socket', 'locksmithd.service']);
+  const PATHS = new Set([
+    '/etc/hostname',
+    '/etc/systemd/network/00-cclab.network',
+    '/opt/cclab/install-fleetd.sh',
+    '/opt/bin/fleetd',
+    '/etc/flatcar/update.conf',
+    '/etc/docker/tls/ca.pem',
+    '/etc/docker/tls/server.pem',
+    '/etc/docker/tls/server-key.pem',
+    '/etc/docker/daemon.json',
+  ]);
   let accepted = 0;
   for (const spec of fieldSpecs().filter((s) => s.oses.includes('flatcar') && s.yaml)) {
     for (const v of spec.values(values)) {

@@ -61,6 +61,7 @@ const VARIANTS: Variant[] = [
   { label: 'fleet sha256, etcd version', overrides: { fleet: { sha256: 'c'.repeat(64) }, etcd: { version: '3.5.17' } }, target: 'bare-metal' },
   { label: 'bare-metal network', overrides: { subnet: '10.0.0.0/24', gateway: '10.0.0.254', dns: ['10.0.0.2', '10.0.0.3'] }, target: 'bare-metal', macs: true },
   { label: 'matchbox', overrides: { subnet: '10.0.0.0/24', dockerTcp: true }, target: 'matchbox', macs: true },
+  { label: 'plain docker', overrides: { dockerTcp: true, docker: { tls: false } }, target: 'bare-metal' },
 ];
 
 function macsFor(lab: Lab): Record<string, string> {
@@ -182,7 +183,7 @@ t.test('systemd-analyze verify accepts every unit and drop-in of every Ignition 
     t.equal(res.code, 0, `${j.label}: systemd-analyze verify ${res.verified.join(' ')}`, { output });
     t.equal(output, '', `${j.label}: nothing said`);
   }
-  t.same([...names].sort(), ['docker-tcp.socket', 'etcd-member.service', 'fleet-install.service', 'fleet.service', 'locksmithd.service'], 'every kind of unit');
+  t.same([...names].sort(), ['docker-tcp.socket', 'docker-tls-tcp.socket', 'etcd-member.service', 'fleet-install.service', 'fleet.service', 'locksmithd.service'], 'every kind of unit');
 });
 
 /** A machine's cloud-config and Ignition, reduced to the same data. */
@@ -209,7 +210,7 @@ t.test('the Ignition and the cloud-config of a machine carry the same units, dro
         // Units: what cloud-config enables is enabled; contents and drop-ins identical. The unit that
         // restarts Docker on a running system has no place in Ignition (the socket is enabled at boot).
         const ccUnits = cc.coreos.units
-          .filter((u) => u.name !== '00-eth0.network' && u.name !== 'enable-docker-tcp.service')
+          .filter((u) => u.name !== '00-eth0.network' && u.name !== 'enable-docker-tcp.service' && u.name !== 'enable-docker-tls-tcp.service')
           .map((u) => ({ name: u.name, enabled: u.enable === true, contents: u.content, dropins: u.drop_ins ?? [] }));
         const ignUnits = ign.systemd.units
           .filter((u) => u.name !== 'locksmithd.service')
@@ -405,4 +406,40 @@ t.test('the serialiser refuses names and paths that are not cclab’s shapes', a
   t.throws(() => ignitionOf({ ...p, units: [{ ...p.units[0]!, name: 'x.service/../y' }] }), /refusing the unit name/);
   t.throws(() => ignitionOf({ ...p, units: [{ ...p.units[0]!, dropIns: [{ name: '../x.conf', contents: '' }] }] }), /refusing the drop-in name/);
   t.throws(() => ignitionOf({ ...p, files: [{ path: '/x', mode: 0o17777, contents: '' }] }), /bad mode/);
+});
+
+t.test('Docker with TLS in Ignition: the server’s files (key 0600), daemon.json, the 2376 socket enabled; no restart unit', { skip: ivMissing }, async (t) => {
+  const lab = await labOf('laptop', VARIANTS[0]!);
+  const text = plan(lab, 'bare-metal').files[0]!.content;
+  const ign = parseIgnition(text);
+  const files = ignitionFiles(ign);
+  t.same(
+    ['/etc/docker/tls/ca.pem', '/etc/docker/tls/server.pem', '/etc/docker/tls/server-key.pem', '/etc/docker/daemon.json'].map((p) => [p, files.get(p)?.mode]),
+    [
+      ['/etc/docker/tls/ca.pem', 0o644],
+      ['/etc/docker/tls/server.pem', 0o644],
+      ['/etc/docker/tls/server-key.pem', 0o600],
+      ['/etc/docker/daemon.json', 0o644],
+    ],
+  );
+  t.match(files.get('/etc/docker/tls/server-key.pem')?.contents, /TEST-SERVER-KEY-core-01/);
+  t.same(JSON.parse(files.get('/etc/docker/daemon.json')!.contents), {
+    tlsverify: true,
+    tlscacert: '/etc/docker/tls/ca.pem',
+    tlscert: '/etc/docker/tls/server.pem',
+    tlskey: '/etc/docker/tls/server-key.pem',
+  });
+  const socket = ign.systemd.units.find((u) => u.name === 'docker-tls-tcp.socket');
+  t.equal(socket?.enabled, true);
+  t.match(socket?.contents, /^ListenStream=2376$/m);
+  t.notOk(ign.systemd.units.some((u) => u.name.startsWith('enable-docker') || u.name === 'docker-tcp.socket'), 'no restart unit, no plain socket');
+  const path = join(t.testdir({}), 'laptop.ign');
+  writeFileSync(path, text);
+  const r = await run('ignition-validate', [path]);
+  t.equal(r.code, 0, 'ignition-validate accepts it', { output: r.stdout + r.stderr });
+  t.same(validateIgnition(text).filter((d) => d.severity === 'error'), [], 'cclab validate agrees');
+  // The plain opt-out: the guide's socket, no TLS files.
+  const plain = parseIgnition(plan(await labOf('laptop', VARIANTS[0]!, { docker: { tls: false } }), 'bare-metal').files[0]!.content);
+  t.ok(plain.systemd.units.some((u) => u.name === 'docker-tcp.socket' && u.enabled));
+  t.notOk([...ignitionFiles(plain).keys()].some((p) => p.startsWith('/etc/docker/')));
 });

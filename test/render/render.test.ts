@@ -59,8 +59,10 @@ function expectedDefine(lab: Lab, m: Machine, opts: VagrantExpect): string[] {
   ];
   if (m.dockerTcp) {
     lines.push(
-      '# The Docker API has no authentication: forward it on the host\'s loopback only.',
-      `m.vm.network :forwarded_port, id: "docker", guest: 2375, host: ${m.dockerHostPort}, host_ip: "127.0.0.1", auto_correct: true`,
+      lab.docker.tls
+        ? '# The Docker API (TLS, the lab\'s client certificate): forwarded on the host\'s loopback only.'
+        : '# The Docker API has no authentication: forward it on the host\'s loopback only.',
+      `m.vm.network :forwarded_port, id: "docker", guest: ${lab.docker.tls ? 2376 : 2375}, host: ${m.dockerHostPort}, host_ip: "127.0.0.1", auto_correct: true`,
     );
   }
   // The lab NIC's MAC: VirtualBox takes 12 hex digits, vagrant-libvirt colon pairs; the override
@@ -168,6 +170,12 @@ function expectedFleet(m: Machine): Record<string, string> {
   return { public_ip: m.ip, ...(meta ? { metadata: meta } : {}), etcd_servers: 'http://127.0.0.1:2379' };
 }
 
+/** The files a machine is written besides Docker's TLS files (checked in checkCommon); undefined when none. */
+function otherFiles(cc: ParsedCloudConfig): ParsedCloudConfig['write_files'] {
+  const files = (cc.write_files ?? []).filter((f) => !f.path.startsWith('/etc/docker/'));
+  return files.length > 0 ? files : undefined;
+}
+
 function checkCommon(t: Test, lab: Lab, m: Machine, text: string, cc: ParsedCloudConfig): void {
   t.equal(text.split('\n', 1)[0], '#cloud-config', 'first line exactly #cloud-config');
   const hyphenated = mappingKeys(cc).filter((k) => k.key.includes('-'));
@@ -177,10 +185,41 @@ function checkCommon(t: Test, lab: Lab, m: Machine, text: string, cc: ParsedClou
   const names = cc.coreos.units.map((u) => u.name);
   t.same(names, [...new Set(names)], 'each unit once');
 
-  // The seed's Docker API socket, and the dance that starts it while docker is running.
-  const socket = unit(cc, 'docker-tcp.socket');
-  const enabler = unit(cc, 'enable-docker-tcp.service');
-  if (m.dockerTcp) {
+  // The Docker API socket (TLS on 2376 by default, the seed's 2375 with docker.tls false), and the
+  // dance that starts it while docker is running.
+  const tls = m.dockerTcp && lab.docker.tls;
+  const socket = unit(cc, tls ? 'docker-tls-tcp.socket' : 'docker-tcp.socket');
+  const enabler = unit(cc, tls ? 'enable-docker-tls-tcp.service' : 'enable-docker-tcp.service');
+  const files = new Map((cc.write_files ?? []).map((f) => [f.path, f]));
+  if (tls) {
+    t.strictSame(socket, { name: 'docker-tls-tcp.socket', content: SEED_DOCKER_TCP_SOCKET.replace('ListenStream=2375', 'ListenStream=2376').replace('for the API', 'for the API with TLS'), enable: true }, 'docker-tls-tcp.socket: the guide’s on 2376, enabled');
+    t.equal(enabler?.command, 'start', 'enable-docker-tls-tcp.service started');
+    const exec = (enabler?.content ?? '').split('\n').filter((l) => l.startsWith('ExecStart='));
+    t.same(exec, [
+      'ExecStart=/usr/bin/systemctl enable docker-tls-tcp.socket',
+      'ExecStart=/usr/bin/systemctl stop docker.service',
+      'ExecStart=/usr/bin/systemctl start docker-tls-tcp.socket',
+      'ExecStart=/usr/bin/systemctl start docker.service',
+    ]);
+    t.equal(unit(cc, 'docker-tcp.socket'), undefined, 'no plain socket');
+    t.same(
+      ['/etc/docker/tls/ca.pem', '/etc/docker/tls/server.pem', '/etc/docker/tls/server-key.pem', '/etc/docker/daemon.json'].map((p) => [p, files.get(p)?.permissions, files.get(p)?.owner]),
+      [
+        ['/etc/docker/tls/ca.pem', '0644', 'root'],
+        ['/etc/docker/tls/server.pem', '0644', 'root'],
+        ['/etc/docker/tls/server-key.pem', '0600', 'root'],
+        ['/etc/docker/daemon.json', '0644', 'root'],
+      ],
+      'the server’s TLS files (key 0600) and daemon.json',
+    );
+    t.same(JSON.parse(files.get('/etc/docker/daemon.json')?.content ?? '{}'), {
+      tlsverify: true,
+      tlscacert: '/etc/docker/tls/ca.pem',
+      tlscert: '/etc/docker/tls/server.pem',
+      tlskey: '/etc/docker/tls/server-key.pem',
+    });
+    t.match(files.get('/etc/docker/tls/server.pem')?.content, new RegExp(`TEST-SERVER-CERT-${m.name}`), 'the machine’s own server certificate');
+  } else if (m.dockerTcp) {
     t.strictSame(socket, { name: 'docker-tcp.socket', content: SEED_DOCKER_TCP_SOCKET, enable: true }, 'docker-tcp.socket: the guide’s, enabled');
     t.equal(enabler?.command, 'start', 'enable-docker-tcp.service started');
     const exec = (enabler?.content ?? '').split('\n').filter((l) => l.startsWith('ExecStart='));
@@ -198,6 +237,7 @@ function checkCommon(t: Test, lab: Lab, m: Machine, text: string, cc: ParsedClou
   } else {
     t.equal(socket, undefined, 'no docker-tcp.socket');
     t.equal(enabler, undefined, 'no enable-docker-tcp.service');
+    t.notOk(files.has('/etc/docker/daemon.json'), 'no daemon.json');
   }
 
   // Production: update groups and locksmith.
@@ -235,7 +275,7 @@ function checkCoreos(t: Test, lab: Lab, m: Machine, cc: ParsedCloudConfig): void
     t.equal(unit(cc, 'fleet.service'), undefined);
   }
   t.notOk(unit(cc, 'etcd-member.service'), 'no Flatcar etcd-member.service');
-  t.equal(cc.write_files, undefined, 'nothing to install: CoreOS ships etcd2 and fleet');
+  t.equal(otherFiles(cc), undefined, 'nothing to install: CoreOS ships etcd2 and fleet');
 }
 
 function checkFlatcar(t: Test, lab: Lab, m: Machine, cc: ParsedCloudConfig): void {
@@ -262,7 +302,7 @@ function checkFlatcar(t: Test, lab: Lab, m: Machine, cc: ParsedCloudConfig): voi
     const install = unit(cc, 'fleet-install.service');
     if (localFleetd) {
       t.equal(install, undefined, 'fleetd uploaded by Vagrant: nothing to download');
-      t.equal(cc.write_files, undefined);
+      t.equal(otherFiles(cc), undefined);
     } else {
       t.equal(install?.content, template('units/fleet-install.service'), 'fleet-install.service');
       t.strictSame(
@@ -271,7 +311,7 @@ function checkFlatcar(t: Test, lab: Lab, m: Machine, cc: ParsedCloudConfig): voi
         'the release to install',
       );
       t.strictSame(
-        cc.write_files,
+        otherFiles(cc),
         [{ path: '/opt/cclab/install-fleetd.sh', permissions: '0755', owner: 'root', content: template('scripts/install-fleetd.sh') }],
         'the install script, permissions as a quoted octal string',
       );
@@ -283,7 +323,7 @@ function checkFlatcar(t: Test, lab: Lab, m: Machine, cc: ParsedCloudConfig): voi
     t.strictSame(Object.fromEntries(environmentOf(fleet?.drop_ins?.[0]?.content ?? '')), expected, 'FLEET_* environment');
   } else {
     t.equal(fleet, undefined, 'no fleet');
-    t.equal(cc.write_files, undefined);
+    t.equal(otherFiles(cc), undefined);
   }
   t.notOk(unit(cc, 'etcd2.service'), 'no legacy etcd2.service');
 }
@@ -328,15 +368,22 @@ t.test('Docker is forwarded on laptop always, on clusters only with --docker-tcp
   const laptop = vagrantfileOf(plan(await builtinLab('laptop')));
   t.same(
     laptop.split('\n').filter((l) => l.includes(':forwarded_port')),
+    ['    m.vm.network :forwarded_port, id: "docker", guest: 2376, host: 2376, host_ip: "127.0.0.1", auto_correct: true'],
+    'laptop: TLS on 2376 by default',
+  );
+  const plain = vagrantfileOf(plan(await builtinLab('laptop', { docker: { tls: false } })));
+  t.same(
+    plain.split('\n').filter((l) => l.includes(':forwarded_port')),
     ['    m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true'],
+    'laptop --no-docker-tls: the guide’s 2375',
   );
   for (const arch of ['small', 'dev', 'production'] as const) {
     const off = plan(await builtinLab(arch));
     t.notMatch(vagrantfileOf(off), /forwarded_port/, `${arch}: no forwarded port by default`);
     t.ok(off.files.every((f) => !f.content.includes('docker-tcp')), `${arch}: no Docker TCP units by default`);
     const on = vagrantfileOf(plan(await builtinLab(arch, { dockerTcp: true })));
-    const hosts = [...on.matchAll(/forwarded_port, id: "docker", guest: 2375, host: (\d+), host_ip: "127\.0\.0\.1", auto_correct: true$/gm)].map((m) => Number(m[1]));
-    t.same(hosts, hosts.map((_, i) => 2375 + i), `${arch} --docker-tcp: one port per machine from 2375`);
+    const hosts = [...on.matchAll(/forwarded_port, id: "docker", guest: 2376, host: (\d+), host_ip: "127\.0\.0\.1", auto_correct: true$/gm)].map((m) => Number(m[1]));
+    t.same(hosts, hosts.map((_, i) => 2376 + i), `${arch} --docker-tcp: one port per machine from 2376`);
     t.equal(hosts.length, defineBlocks(on).size);
   }
 });

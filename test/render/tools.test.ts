@@ -65,6 +65,8 @@ const VARIANTS: Variant[] = [
     overrides: { fleet: { sha256: 'c'.repeat(64) }, update: { group: 'canary', rebootStrategy: 'off' } },
     target: 'vagrant',
   },
+  // The guide's plain Docker socket on 2375 (--no-docker-tls).
+  { label: 'laptop-flatcar-plain-docker', arch: 'laptop', os: 'flatcar', overrides: { docker: { tls: false } }, target: 'vagrant' },
   // Flatcar's own image on libvirt: Ignition through fw_cfg, user core with the lab's own key.
   { label: 'dev-flatcar-libvirt-ignition', arch: 'dev', os: 'flatcar', overrides: { provider: 'libvirt', workers: 1 }, target: 'vagrant' },
   ...(['flatcar', 'coreos'] as const).map((os) => ({
@@ -92,7 +94,7 @@ async function renderAll(root: string) {
 
 t.test('ruby -c accepts every Vagrantfile', { skip: rubyMissing }, async (t) => {
   const rendered = (await renderAll(t.testdir({}))).filter((r) => r.target === 'vagrant');
-  t.equal(rendered.length, 16);
+  t.equal(rendered.length, 17);
   for (const r of rendered) {
     const res = await run('ruby', ['-c', join(r.dir, 'Vagrantfile')]);
     t.equal(res.code, 0, `${r.label}: ruby -c exit status`);
@@ -181,7 +183,7 @@ t.test('systemd-analyze verify accepts every unit and drop-in of every cloud-con
   }
   t.same(
     [...verifiedNames].sort(),
-    ['docker-tcp.socket', 'enable-docker-tcp.service', 'etcd-member.service', 'fleet-install.service', 'fleet.service'],
+    ['docker-tcp.socket', 'docker-tls-tcp.socket', 'enable-docker-tcp.service', 'enable-docker-tls-tcp.service', 'etcd-member.service', 'fleet-install.service', 'fleet.service'],
     'every kind of unit cclab writes was verified',
   );
 });
@@ -193,7 +195,7 @@ t.test('systemd-analyze verify is a real check: a bad directive or drop-in fails
   const broken = units.map((u) =>
     u.name === 'fleet.service'
       ? { ...u, dropIns: u.dropIns.map((d) => ({ ...d, content: d.content.replace('Environment="FLEET_PUBLIC_IP=', 'Environment="FLEET_PUBLIC_IP=\n') })) }
-      : u.name === 'docker-tcp.socket'
+      : u.name === 'docker-tls-tcp.socket'
         ? { ...u, content: u.content?.replace('ListenStream=', 'ListenStreem=') }
         : u,
   );

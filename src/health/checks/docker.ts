@@ -28,9 +28,11 @@ export function judgeDocker(target: DockerTarget, obs: DockerObservation): { che
   if (!ping.ok) {
     const hint =
       ping.kind === 'refused'
-        ? `nothing listens on ${hostPort(dockerHttpBase(target.endpoint))}: is the Docker API exposed on TCP${on || ' on the machine'} (docker-tcp.socket) and its port forwarded to this host (vagrant port)?`
+        ? `nothing listens on ${hostPort(dockerHttpBase(target.endpoint))}: is the Docker API exposed on TCP${on || ' on the machine'} (${target.certDir !== undefined ? 'docker-tls-tcp.socket' : 'docker-tcp.socket'}) and its port forwarded to this host (vagrant port)?`
         : ping.kind === 'timeout' || ping.kind === 'unreachable'
           ? `no answer from ${hostPort(dockerHttpBase(target.endpoint))}: is the machine up and the port forwarded (vagrant port)?`
+          : ping.kind === 'tls'
+            ? `the Docker API${on} did not accept the lab’s client certificate, or is not the lab’s (${target.certDir ?? 'no certificates'}): were the certificates made anew after the machine was provisioned? \`cclab up --recreate\` gives the machine the current ones`
           : ping.kind === 'reset'
             ? `the forwarded port accepts connections but nothing answers behind it: is docker running${on}?`
             : otherFailureHint(ping.kind, hostPort(dockerHttpBase(target.endpoint)), `the Docker API${on}`);

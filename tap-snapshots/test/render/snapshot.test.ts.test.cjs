@@ -1721,35 +1721,68 @@ end
 exports[`test/render/snapshot.test.ts > TAP > laptop × coreos > user-data/core-01.yaml 1`] = `
 #cloud-config
 hostname: core-01
+write_files:
+  - path: /etc/docker/tls/ca.pem
+    permissions: "0644"
+    owner: root
+    content: |
+      -----BEGIN CERTIFICATE-----
+      TEST-CA
+      -----END CERTIFICATE-----
+  - path: /etc/docker/tls/server.pem
+    permissions: "0644"
+    owner: root
+    content: |
+      -----BEGIN CERTIFICATE-----
+      TEST-SERVER-CERT-core-01
+      -----END CERTIFICATE-----
+  - path: /etc/docker/tls/server-key.pem
+    permissions: "0600"
+    owner: root
+    content: |
+      -----BEGIN RSA PRIVATE KEY-----
+      TEST-SERVER-KEY-core-01
+      -----END RSA PRIVATE KEY-----
+  - path: /etc/docker/daemon.json
+    permissions: "0644"
+    owner: root
+    content: |
+      {
+        "tlsverify": true,
+        "tlscacert": "/etc/docker/tls/ca.pem",
+        "tlscert": "/etc/docker/tls/server.pem",
+        "tlskey": "/etc/docker/tls/server-key.pem"
+      }
 coreos:
   units:
-    - name: docker-tcp.socket
+    - name: docker-tls-tcp.socket
       content: |
         [Unit]
-        Description=Docker Socket for the API
+        Description=Docker Socket for the API with TLS
 
         [Socket]
-        ListenStream=2375
+        ListenStream=2376
         BindIPv6Only=both
         Service=docker.service
 
         [Install]
         WantedBy=sockets.target
       enable: true
-    - name: enable-docker-tcp.service
+    - name: enable-docker-tls-tcp.service
       content: |
         [Unit]
-        Description=Enable the Docker Socket for the API
+        Description=Enable the Docker Socket for the API with TLS
         After=docker.service docker.socket
 
         [Service]
         Type=oneshot
         RemainAfterExit=yes
         # systemd refuses to start a socket whose service is already running ("Socket service
-        # docker.service already active, refusing"): stop docker, start the socket, start docker again.
-        ExecStart=/usr/bin/systemctl enable docker-tcp.socket
+        # docker.service already active, refusing"): stop docker, start the socket, start docker again
+        # (which also makes it read /etc/docker/daemon.json with the TLS settings).
+        ExecStart=/usr/bin/systemctl enable docker-tls-tcp.socket
         ExecStart=/usr/bin/systemctl stop docker.service
-        ExecStart=/usr/bin/systemctl start docker-tcp.socket
+        ExecStart=/usr/bin/systemctl start docker-tls-tcp.socket
         ExecStart=/usr/bin/systemctl start docker.service
       command: start
 
@@ -1802,8 +1835,8 @@ Vagrant.configure("2") do |config|
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
     m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    # The Docker API has no authentication: forward it on the host's loopback only.
-    m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
+    # The Docker API (TLS, the lab's client certificate): forwarded on the host's loopback only.
+    m.vm.network :forwarded_port, id: "docker", guest: 2376, host: 2376, host_ip: "127.0.0.1", auto_correct: true
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
       vb.name = "laptop-core-01"
@@ -1822,35 +1855,68 @@ end
 exports[`test/render/snapshot.test.ts > TAP > laptop × flatcar > user-data/core-01.yaml 1`] = `
 #cloud-config
 hostname: core-01
+write_files:
+  - path: /etc/docker/tls/ca.pem
+    permissions: "0644"
+    owner: root
+    content: |
+      -----BEGIN CERTIFICATE-----
+      TEST-CA
+      -----END CERTIFICATE-----
+  - path: /etc/docker/tls/server.pem
+    permissions: "0644"
+    owner: root
+    content: |
+      -----BEGIN CERTIFICATE-----
+      TEST-SERVER-CERT-core-01
+      -----END CERTIFICATE-----
+  - path: /etc/docker/tls/server-key.pem
+    permissions: "0600"
+    owner: root
+    content: |
+      -----BEGIN RSA PRIVATE KEY-----
+      TEST-SERVER-KEY-core-01
+      -----END RSA PRIVATE KEY-----
+  - path: /etc/docker/daemon.json
+    permissions: "0644"
+    owner: root
+    content: |
+      {
+        "tlsverify": true,
+        "tlscacert": "/etc/docker/tls/ca.pem",
+        "tlscert": "/etc/docker/tls/server.pem",
+        "tlskey": "/etc/docker/tls/server-key.pem"
+      }
 coreos:
   units:
-    - name: docker-tcp.socket
+    - name: docker-tls-tcp.socket
       content: |
         [Unit]
-        Description=Docker Socket for the API
+        Description=Docker Socket for the API with TLS
 
         [Socket]
-        ListenStream=2375
+        ListenStream=2376
         BindIPv6Only=both
         Service=docker.service
 
         [Install]
         WantedBy=sockets.target
       enable: true
-    - name: enable-docker-tcp.service
+    - name: enable-docker-tls-tcp.service
       content: |
         [Unit]
-        Description=Enable the Docker Socket for the API
+        Description=Enable the Docker Socket for the API with TLS
         After=docker.service docker.socket
 
         [Service]
         Type=oneshot
         RemainAfterExit=yes
         # systemd refuses to start a socket whose service is already running ("Socket service
-        # docker.service already active, refusing"): stop docker, start the socket, start docker again.
-        ExecStart=/usr/bin/systemctl enable docker-tcp.socket
+        # docker.service already active, refusing"): stop docker, start the socket, start docker again
+        # (which also makes it read /etc/docker/daemon.json with the TLS settings).
+        ExecStart=/usr/bin/systemctl enable docker-tls-tcp.socket
         ExecStart=/usr/bin/systemctl stop docker.service
-        ExecStart=/usr/bin/systemctl start docker-tcp.socket
+        ExecStart=/usr/bin/systemctl start docker-tls-tcp.socket
         ExecStart=/usr/bin/systemctl start docker.service
       command: start
 
@@ -1904,8 +1970,8 @@ Vagrant.configure("2") do |config|
   config.vm.define "core-01" do |m|
     m.vm.hostname = "core-01"
     m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
-    # The Docker API has no authentication: forward it on the host's loopback only.
-    m.vm.network :forwarded_port, id: "docker", guest: 2375, host: 2375, host_ip: "127.0.0.1", auto_correct: true
+    # The Docker API (TLS, the lab's client certificate): forwarded on the host's loopback only.
+    m.vm.network :forwarded_port, id: "docker", guest: 2376, host: 2376, host_ip: "127.0.0.1", auto_correct: true
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
       vb.name = "laptop-core-01"
