@@ -392,7 +392,7 @@ export const LAB_OPTIONS = [
     flag: {
       name: 'docker-tls',
       type: 'boolean',
-      describe: 'Docker API with TLS and client certificates on 2376 (default); --no-docker-tls: the guide’s unauthenticated 2375',
+      describe: 'Docker API over TLS with client certificates on 2376 (default: on; off is the guide’s unauthenticated 2375)',
     },
     rule: (v, r) => {
       if (v.dockerTcp && !v.dockerTls) {
