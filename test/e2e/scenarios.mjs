@@ -234,7 +234,9 @@ function laptopScenario() {
 function devScenario(os) {
   const lab = os === 'coreos' ? 'dev' : 'devflatcar';
   const subnet = os === 'coreos' ? '192.168.57' : '192.168.60';
-  const extra = os === 'flatcar' ? ['--fleetd', join(E2E_DIR, 'box', 'fleetd-standin')] : [];
+  // Flatcar mode also turns Docker's TCP API on (TLS, the default) on every machine: one boot shows
+  // that another machine of the lab cannot use it.
+  const extra = os === 'flatcar' ? ['--fleetd', join(E2E_DIR, 'box', 'fleetd-standin'), '--docker-tcp'] : [];
   const etcdUnit = os === 'coreos' ? 'etcd2' : 'etcd-member';
   return {
     name: os === 'coreos' ? 'dev' : 'dev-flatcar',
@@ -244,6 +246,19 @@ function devScenario(os) {
     steps: [
       [`cclab up ${lab} --workers 1 --os ${os}`, (ctx) => ctx.cclab(['up', 'dev', ...(lab === 'dev' ? [] : ['--name', lab]), '--workers', '1', ...COMMON_UP, '--os', os, '--subnet', `${subnet}.0/24`, ...extra], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
       ...healthyDevSteps(lab, subnet),
+      ...(os === 'flatcar'
+        ? [['the Docker API of etcd-01 (TLS, 2376) refuses worker-01, which has no client certificate', async (ctx) => {
+            const url = `${subnet}.101:2376/version`;
+            const { stdout } = await ctx.cclab(['ssh', lab, 'worker-01', '--', 'sh', '-c',
+              `curl -s -k --max-time 20 https://${url}; echo " https_exit=$?"; curl -s --max-time 20 http://${url}; echo " http_exit=$?"`], { timeoutMs: 120_000 });
+            // dockerd with --tlsverify ends the handshake of a client without a certificate (curl 35/56);
+            // plain HTTP on the TLS port gets "Client sent an HTTP request to an HTTPS server".
+            assert(/https_exit=\d+/.test(stdout) && !/https_exit=0\b/.test(stdout),
+              `worker-01 completed a TLS request to etcd-01's Docker API without a client certificate:\n${stdout}`);
+            assert(!/ApiVersion/.test(stdout), `worker-01 got a Docker API answer from etcd-01:\n${stdout}`);
+            ctx.say(stdout.trim().replace(/\n/g, ' | '));
+          }]]
+        : []),
       [`stop ${etcdUnit} on etcd-01 (cclab ssh)`, (ctx) => ctx.cclab(['ssh', lab, 'etcd-01', '--', 'sudo', 'systemctl', 'stop', etcdUnit], { timeoutMs: 120_000 })],
       [`cclab check ${lab} fails and names etcd on etcd-01`, async (ctx) => {
         const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
