@@ -7,9 +7,8 @@
  * directory is mounted over that home: the host's own SSH configuration is never touched.
  */
 import t from 'tap';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,8 +17,8 @@ import { memoryIo, type Context } from '../../src/context.js';
 import { dockerSshConfig, DOCKER_SSH_CONFIG, includeLine } from '../../src/terminal/docker-ssh.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { addLab, makeManifest } from '../helpers/lab-home.js';
-import { freePort } from '../helpers/process.mjs';
 import { requireBinaries } from '../helpers/ports.js';
+import { startSshd } from '../helpers/sshd.js';
 
 const exec = promisify(execFile);
 
@@ -31,50 +30,18 @@ if (uid !== 0) {
   });
 } else if (requireBinaries(t, ['sshd', 'ssh', 'ssh-keygen', 'docker', 'dockerd', 'containerd', 'unshare'])) {
   const dockerd = await startDockerd(t);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cclab-dssh-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  if (!fs.existsSync('/run/sshd')) {
-    fs.mkdirSync('/run/sshd', { mode: 0o755 });
-    t.teardown(() => fs.rmSync('/run/sshd', { recursive: true, force: true }));
-  }
+  const docker = execFileSync('sh', ['-c', 'command -v docker']).toString().trim();
   // The remote side: a `docker` first on the session's PATH that talks to the test dockerd.
-  const bin = path.join(dir, 'bin');
-  fs.mkdirSync(bin);
-  fs.writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\nexec ${execFileSync('sh', ['-c', 'command -v docker']).toString().trim()} -H unix://${dockerd.socket} "$@"\n`, { mode: 0o755 });
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'host_key')]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'lab key')]);
-  fs.copyFileSync(path.join(dir, 'lab key.pub'), path.join(dir, 'authorized_keys'));
-  const port = await freePort();
-  fs.writeFileSync(
-    path.join(dir, 'sshd_config'),
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${dir}/host_key`,
-      `AuthorizedKeysFile ${dir}/authorized_keys`,
-      'PidFile none',
-      'UsePAM no',
-      'StrictModes no',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      `SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`,
-      'LogLevel ERROR',
-      '',
-    ].join('\n'),
-  );
-  const sshd = spawn(execFileSync('sh', ['-c', 'command -v sshd']).toString().trim(), ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: 'ignore' });
-  t.teardown(() => {
-    if (sshd.exitCode === null && sshd.pid) process.kill(sshd.pid, 'SIGTERM');
+  const server = await startSshd(t, {
+    keyName: 'lab key',
+    extraConfig: (serverDir) => {
+      const bin = path.join(serverDir, 'bin');
+      fs.mkdirSync(bin);
+      fs.writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\nexec ${docker} -H unix://${dockerd.socket} "$@"\n`, { mode: 0o755 });
+      return [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`];
+    },
   });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { dir, port } = server;
 
   const home = path.join(dir, 'cclab');
   await addLab(home, makeManifest('laptop', 'laptop'));

@@ -14,7 +14,7 @@ import { run } from '../../src/commands/docker-env.js';
 import { memoryIo, type Context } from '../../src/context.js';
 import { ensureDockerCerts, serverCertFile, serverKeyFile } from '../../src/home/docker-certs.js';
 import { dockerCertPath } from '../../src/home/paths.js';
-import { startDockerd } from '../helpers/dockerd.js';
+import { startLabTlsDockerd } from '../helpers/dockerd.js';
 import { addLab, makeManifest, tlsManifest } from '../helpers/lab-home.js';
 import { requireBinaries } from '../helpers/ports.js';
 
@@ -24,11 +24,7 @@ if (requireBinaries(t, ['dockerd', 'containerd', 'docker', 'systemd-socket-activ
   const home = await mkdtemp(join(tmpdir(), 'cclab-tls-home-'));
   t.teardown(() => rm(home, { recursive: true, force: true }));
   const labDir = join(home, 'labs', 'laptop');
-  const certs = dockerCertPath(labDir);
-  await ensureDockerCerts(labDir, 'laptop', [{ machine: 'core-01', ip: '192.168.57.101' }]);
-  const dockerd = await startDockerd(t, {
-    tls: { ca: join(certs, 'ca.pem'), cert: join(certs, serverCertFile('core-01')), key: join(certs, serverKeyFile('core-01')) },
-  });
+  const { dockerd, certs } = await startLabTlsDockerd(t, labDir);
   await addLab(home, tlsManifest('laptop', dockerd.port));
 
   async function dockerEnv(name: string, extra: Partial<Parameters<typeof run>[0]> = {}) {

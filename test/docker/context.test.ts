@@ -14,11 +14,10 @@ import { down } from '../../src/commands/down.js';
 import { memoryIo, type Context } from '../../src/context.js';
 import { createArgs, dockerEndpointFlag, execaDockerCli, removeArgs } from '../../src/docker/context.js';
 import { NotFoundError, UsageError } from '../../src/errors.js';
-import { ensureDockerCerts, serverCertFile, serverKeyFile } from '../../src/home/docker-certs.js';
-import { dockerCertPath } from '../../src/home/paths.js';
+import { ensureDockerCerts } from '../../src/home/docker-certs.js';
 import { homeStore } from '../../src/pipeline/home-store.js';
 import type { LifecycleDeps } from '../../src/pipeline/lifecycle.js';
-import { startDockerd } from '../helpers/dockerd.js';
+import { startLabTlsDockerd } from '../helpers/dockerd.js';
 import { addLab, makeManifest, tlsManifest } from '../helpers/lab-home.js';
 import { requireBinaries } from '../helpers/ports.js';
 
@@ -48,11 +47,7 @@ if (requireBinaries(t, ['docker', 'dockerd', 'containerd', 'systemd-socket-activ
     await rm(dockerConfig, { recursive: true, force: true });
   });
   const labDir = join(home, 'labs', 'laptop');
-  const certs = dockerCertPath(labDir);
-  await ensureDockerCerts(labDir, 'laptop', [{ machine: 'core-01', ip: '192.168.57.101' }]);
-  const dockerd = await startDockerd(t, {
-    tls: { ca: join(certs, 'ca.pem'), cert: join(certs, serverCertFile('core-01')), key: join(certs, serverKeyFile('core-01')) },
-  });
+  const { dockerd } = await startLabTlsDockerd(t, labDir);
   await addLab(home, tlsManifest('laptop', dockerd.port));
   const env = { PATH: process.env.PATH, HOME: home, CCLAB_HOME: home, DOCKER_CONFIG: dockerConfig };
   const context = (): { ctx: Context; io: ReturnType<typeof memoryIo> } => {

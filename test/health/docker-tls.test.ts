@@ -6,13 +6,13 @@ import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureDockerCerts, serverCertFile, serverKeyFile } from '../../src/home/docker-certs.js';
+import { ensureDockerCerts } from '../../src/home/docker-certs.js';
 import { dockerCertPath } from '../../src/home/paths.js';
 import { fetchHttpGet } from '../../src/health/http.js';
 import { formatHuman } from '../../src/health/report.js';
 import { runHealthChecks } from '../../src/health/run.js';
 import { labTargets, type HealthTargets } from '../../src/health/targets.js';
-import { startDockerd } from '../helpers/dockerd.js';
+import { startLabTlsDockerd } from '../helpers/dockerd.js';
 import { builtinLab } from '../helpers/render.js';
 import { requireBinaries } from '../helpers/ports.js';
 
@@ -20,11 +20,7 @@ if (requireBinaries(t, ['dockerd', 'containerd', 'systemd-socket-activate'])) {
   const root = await mkdtemp(join(tmpdir(), 'cclab-health-tls-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const labDir = join(root, 'laptop');
-  const certs = dockerCertPath(labDir);
-  await ensureDockerCerts(labDir, 'laptop', [{ machine: 'core-01', ip: '192.168.57.101' }]);
-  const dockerd = await startDockerd(t, {
-    tls: { ca: join(certs, 'ca.pem'), cert: join(certs, serverCertFile('core-01')), key: join(certs, serverKeyFile('core-01')) },
-  });
+  const { dockerd, certs } = await startLabTlsDockerd(t, labDir);
   const target = (certDir: string | undefined): HealthTargets => ({
     etcd: undefined,
     proxies: [],

@@ -13,6 +13,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { dockerTlsDaemonJson, DOCKER_TLS_DIR } from '../../src/render/provision.js';
+import { ensureDockerCerts, serverCertFile, serverKeyFile } from '../../src/home/docker-certs.js';
+import { dockerCertPath } from '../../src/home/paths.js';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts, spawnDaemon, waitUntil, type Daemon } from './ports.js';
@@ -123,4 +125,17 @@ function readCmdline(pid: number): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * A laptop lab's Docker machine core-01 as a test dockerd: the lab's certificates made in `labDir`
+ * (as `up` makes them), and a dockerd serving TLS with core-01's server certificate.
+ */
+export async function startLabTlsDockerd(t: Teardown, labDir: string): Promise<{ dockerd: Dockerd; certs: string }> {
+  const certs = dockerCertPath(labDir);
+  await ensureDockerCerts(labDir, 'laptop', [{ machine: 'core-01', ip: '192.168.57.101' }]);
+  const dockerd = await startDockerd(t, {
+    tls: { ca: path.join(certs, 'ca.pem'), cert: path.join(certs, serverCertFile('core-01')), key: path.join(certs, serverKeyFile('core-01')) },
+  });
+  return { dockerd, certs };
 }

@@ -2,9 +2,8 @@
  * DirectSsh against a real OpenSSH server on 127.0.0.1 (started here, stopped by PID), with SSH
  * data in the format `vagrant ssh-config` prints; formatSshConfig checked by OpenSSH's own parser.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,73 +12,14 @@ import { CommandError, InterruptedError, NotFoundError } from '../../src/errors.
 import { parseSshConfig } from '../../src/vagrant/parse.js';
 import { DirectSsh, formatSshConfig, MAX_OUTPUT_BYTES } from '../../src/vagrant/ssh.js';
 import { freePort } from '../helpers/process.mjs';
+import { SSHD, startSshd } from '../helpers/sshd.js';
 
 const run = promisify(execFile);
-const SSHD = '/usr/sbin/sshd';
 const fixture = (name: string) => fs.readFileSync(new URL(`../fixtures/vagrant/${name}`, import.meta.url), 'utf8');
 
 function missing(): string | false {
   if (fs.existsSync(SSHD)) return false;
   return process.env.CI === 'true' ? false : `${SSHD} is not installed (Debian: openssh-server)`;
-}
-
-async function waitForBanner(port: number, child: { exitCode: number | null }): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`sshd exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('data', (d) => {
-        s.destroy();
-        resolve(d.toString().startsWith('SSH-'));
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('sshd did not answer');
-}
-
-/** An sshd on 127.0.0.1 that lets the current user in with a fresh key; stopped by PID at teardown. */
-async function startSshd(t: { teardown(fn: () => unknown): void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cclab-sshd-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  // sshd running as root needs its privilege-separation directory (created at boot on a real system).
-  if (process.getuid?.() === 0 && !fs.existsSync('/run/sshd')) {
-    fs.mkdirSync('/run/sshd', { mode: 0o755 });
-    t.teardown(() => fs.rmSync('/run/sshd', { recursive: true, force: true }));
-  }
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'host_key')]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'vagrant key')]);
-  fs.copyFileSync(path.join(dir, 'vagrant key.pub'), path.join(dir, 'authorized_keys'));
-  const port = await freePort();
-  fs.writeFileSync(
-    path.join(dir, 'sshd_config'),
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${dir}/host_key`,
-      `AuthorizedKeysFile ${dir}/authorized_keys`,
-      'PidFile none',
-      'UsePAM no',
-      'StrictModes no',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password',
-      'LogLevel ERROR',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(SSHD, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (d) => (log += d));
-  t.teardown(() => {
-    if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGTERM');
-  });
-  await waitForBanner(port, child).catch((e: Error) => {
-    throw new Error(`${e.message}: ${log}`);
-  });
-  return { dir, port, key: path.join(dir, 'vagrant key'), user: os.userInfo().username };
 }
 
 /** `vagrant ssh-config` output (captured format) pointed at the test server. */
