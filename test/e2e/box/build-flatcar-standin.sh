@@ -60,6 +60,7 @@ STANDIN_ID=$(
   {
     printf 'build-flatcar-standin.sh\n'
     sha256sum <"$HERE/build-flatcar-standin.sh"
+    sha256sum <"$HERE/lib.sh"
     (cd "$STANDIN" && find . -type f | LC_ALL=C sort | while read -r f; do printf '%s %s\n' "$f" "$(stat -c %a "$f")"; sha256sum <"$f"; done)
     printf 'base %s\nignition %s %s\n' "$BASE_ID" "$IGNITION_VERSION" "$IGNITION_SHA256"
   } | sha256sum | cut -c1-16
@@ -80,15 +81,9 @@ mkdir -p "$BOX_DIR" "$CACHE/debs"
 exec 9>"$BOX_DIR/.lock-flatcar-standin"
 flock 9
 
-now() { date +%s.%N; }
-T0=$(now)
-step_start=$T0
-step() {
-  local t
-  t=$(now)
-  awk -v a="$step_start" -v b="$t" -v m="$1" 'BEGIN { printf "build-flatcar-standin.sh: [%6.1fs] %s\n", b - a, m }' >&2
-  step_start=$t
-}
+SCRIPT=build-flatcar-standin.sh
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
 if [[ -s "$IMAGE" ]]; then
   echo "build-flatcar-standin.sh: image $STANDIN_ID is up to date" >&2
@@ -115,39 +110,7 @@ fi
 
 WORK=$BOX_DIR/build-flatcar-standin-$STANDIN_ID
 MNT=$WORK/root
-LOOP=
-MOUNTS=()
-
-cleanup() {
-  local rc=$?
-  set +e
-  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-    umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}"
-  done
-  if [[ -n "$LOOP" ]]; then
-    partx -d "$LOOP" 2>/dev/null
-    losetup -d "$LOOP"
-  fi
-  if [[ $rc != 0 ]]; then
-    echo "build-flatcar-standin.sh: FAILED (exit $rc); work files left in $WORK" >&2
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-do_mount() { # do_mount TARGET mount-args...
-  local target=$1
-  shift
-  mkdir -p "$target"
-  mount "$@" "$target"
-  MOUNTS+=("$target")
-}
-
-in_chroot() {
-  chroot "$MNT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-    DEBIAN_FRONTEND=noninteractive /bin/bash -euo pipefail -c "$1"
-}
+install_cleanup
 
 rm -rf "$WORK"
 mkdir -p "$WORK"

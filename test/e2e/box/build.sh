@@ -36,6 +36,7 @@ INSECURE_KEY=$(ls /usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagran
 
 INPUTS=(
   "$HERE/build.sh"
+  "$HERE/lib.sh"
   "$HERE/box-Vagrantfile"
   "$HERE/coreos-cloudinit-standin"
   "$HERE/fleetd-standin"
@@ -59,15 +60,9 @@ mkdir -p "$BOX_DIR" "$VAGRANT_HOME" "$CACHE/debs"
 exec 9>"$BOX_DIR/.lock"
 flock 9
 
-now() { date +%s.%N; }
-T0=$(now)
-step_start=$T0
-step() {
-  local t
-  t=$(now)
-  awk -v a="$step_start" -v b="$t" -v m="$1" 'BEGIN { printf "build.sh: [%6.1fs] %s\n", b - a, m }' >&2
-  step_start=$t
-}
+SCRIPT=build.sh
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 
 add_box() {
   vagrant box add --force --name "$BOX_NAME" --provider libvirt "$BOX_FILE" >&2
@@ -86,39 +81,7 @@ fi
 
 WORK=$BOX_DIR/build-$BOX_ID
 MNT=$WORK/root
-LOOP=
-MOUNTS=()
-
-cleanup() {
-  local rc=$?
-  set +e
-  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-    umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}"
-  done
-  if [[ -n "$LOOP" ]]; then
-    partx -d "$LOOP" 2>/dev/null
-    losetup -d "$LOOP"
-  fi
-  if [[ $rc != 0 ]]; then
-    echo "build.sh: FAILED (exit $rc); work files left in $WORK" >&2
-  fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-do_mount() { # do_mount TARGET mount-args...
-  local target=$1
-  shift
-  mkdir -p "$target"
-  mount "$@" "$target"
-  MOUNTS+=("$target")
-}
-
-in_chroot() {
-  chroot "$MNT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-    DEBIAN_FRONTEND=noninteractive /bin/bash -euo pipefail -c "$1"
-}
+install_cleanup
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
