@@ -185,7 +185,6 @@ export async function addBox(opts: BoxAddOptions, deps: BoxAddDeps): Promise<Box
   const now = deps.now ?? Date.now;
   const t0 = now();
   const plan = planBoxAdd(opts, deps.cwd);
-  const { io } = deps;
   if (plan.keyring !== undefined) {
     await deps.tools.checkGpgv();
     await readable(plan.keyring, '--keyring');

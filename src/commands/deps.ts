@@ -8,8 +8,6 @@ import type { LabHealth } from '../health/types.js';
 import type { LabStore } from '../pipeline/store.js';
 import { createVagrantDriver, type VagrantDriver } from '../vagrant/driver.js';
 import { DirectSsh } from '../vagrant/ssh.js';
-import { existsSync } from 'node:fs';
-import { execa } from 'execa';
 import type { Probes } from '../pipeline/preflight.js';
 import { chooseLibvirtDriver, chooseProvider, type Usability } from '../providers/choose.js';
 import { PROVIDERS, type Provider } from '../lab/types.js';
@@ -48,7 +46,7 @@ export function healthFor(deps: LabDeps, env: Record<string, string | undefined>
  * The host's answers for `up` and `doctor`: providers are asked in order until one is usable (a
  * usable VirtualBox answers in milliseconds; libvirt's probe asks Vagrant for its plugins).
  */
-export function hostDetection(probes: Probes, env: Record<string, string | undefined>): HostDetection {
+export function hostDetection(probes: Probes): HostDetection {
   // Each question is asked once per command, however often the lab is prepared.
   const once = <T>(f: () => Promise<T>): (() => Promise<T>) => {
     let p: Promise<T> | undefined;
@@ -64,17 +62,8 @@ export function hostDetection(probes: Probes, env: Record<string, string | undef
       return chooseProvider(usable);
     },
     async libvirtDriver() {
-      const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
-      const devKvm = existsSync('/dev/kvm');
-      let kvmCapabilities: 'yes' | { refused: string } | { noAnswer: string } = 'yes';
-      if (devKvm) {
-        const r = await execa('virsh', ['-c', uri, 'domcapabilities', '--virttype', 'kvm'], { env, extendEnv: false, reject: false, timeout: 15_000, stdin: 'ignore' });
-        if (r.failed) {
-          const why = ((r.stderr || r.shortMessage || '') as string).trim().split('\n').filter(Boolean).slice(-1)[0] ?? 'failed';
-          kvmCapabilities = /connect|no such file|ENOENT|not found/i.test(why) ? { noAnswer: why } : { refused: why };
-        }
-      }
-      return chooseLibvirtDriver({ devKvm, kvmCapabilities });
+      // Probes that cannot tell (a test's) leave KVM, the default, in place.
+      return chooseLibvirtDriver(probes.kvmFacts ? await probes.kvmFacts() : { devKvm: true, kvmCapabilities: 'yes' });
     },
   };
   return { provider: once(found.provider), libvirtDriver: once(found.libvirtDriver) };

@@ -10,7 +10,7 @@ export async function run(opts: LabInputOptions & { json: boolean }, ctx: Contex
   const deps = labDeps(ctx);
   const host = memoProbes(probes ?? probesFor(deps, ctx));
   const { lab, notes, warnings }: { lab: Lab; notes: string[]; warnings: string[] } = await prepareLab(
-    { ...opts, architecture: opts.config ? undefined : opts.architecture ?? 'laptop', detect: hostDetection(host, ctx.env) },
+    { ...opts, architecture: opts.config ? undefined : opts.architecture ?? 'laptop', detect: hostDetection(host) },
     ctx,
   );
   const checks = await runPreflight(lab, host, { labDir: deps.store.dir(lab.name) });

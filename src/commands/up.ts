@@ -41,7 +41,7 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
   probes.vagrantVersion().catch(() => undefined);
   probes.boxes().catch(() => undefined);
   const [{ prepareLab }, { upLab }] = await Promise.all([import('./lab-input.js'), import('../pipeline/up.js')]);
-  const detect = hostDetection(probes, ctx.env);
+  const detect = hostDetection(probes);
 
   const isArchitecture = opts.target !== undefined && (ARCHITECTURES as readonly string[]).includes(opts.target);
   if (isArchitecture || opts.config) {

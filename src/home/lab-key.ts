@@ -10,7 +10,7 @@
  * that can run `vagrant ssh` (OpenSSH's client).
  */
 import { execa } from 'execa';
-import { chmod, readFile, rm } from 'node:fs/promises';
+import { chmod, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CommandError, PreflightError } from '../errors.js';
 import { errnoCode, makeDirectory } from './errno.js';
@@ -32,8 +32,8 @@ export const ensureLabKey: LabKeyMaker = async (dir, comment) => {
       throw e;
     },
   );
-  const havePrivate = await readFile(priv).then(
-    () => true,
+  const havePrivate = await stat(priv).then(
+    (st) => st.isFile(),
     () => false,
   );
   if (existing !== undefined && havePrivate && PUBLIC_KEY.test(existing)) return existing;

@@ -8,6 +8,7 @@ import { providerRecord } from '../providers/index.js';
 import type { HostInterface, PreflightCheck } from '../providers/types.js';
 import { compareVersion } from '../vagrant/parse.js';
 import { blockingSteps, type Identity, type PathStep } from '../providers/qemu-access.js';
+import type { KvmFacts } from '../providers/choose.js';
 import { provisioningFor } from '../render/provision.js';
 import { IGNITION_DIR } from '../render/layout.js';
 import { flatcarBoxName } from '../box/names.js';
@@ -31,6 +32,8 @@ export interface Probes {
    * that need not be checked (a session daemon runs QEMU as the user; libvirt is not installed).
    */
   qemuFileAccess?(path: string): Promise<{ who: Identity; chain: PathStep[] } | { skip: string }>;
+  /** Whether this host has /dev/kvm, and whether libvirt says it can run KVM guests (`virsh domcapabilities --virttype kvm`). */
+  kvmFacts?(): Promise<KvmFacts>;
 }
 
 /**
@@ -54,6 +57,7 @@ export function memoProbes(probes: Probes): Probes {
     vboxNetworksConf: () => once('vbox', () => probes.vboxNetworksConf()),
     interfaces: () => once('interfaces', () => probes.interfaces()),
     ...(probes.qemuFileAccess && { qemuFileAccess: (path: string) => probes.qemuFileAccess!(path) }),
+    ...(probes.kvmFacts && { kvmFacts: () => once('kvm', () => probes.kvmFacts!()) }),
     // A port's state can change between two looks: always look again.
     portFree: (port) => probes.portFree(port),
   };

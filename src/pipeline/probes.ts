@@ -1,8 +1,10 @@
 /** The real preflight probes: the Vagrant driver, provider tools, host interfaces, ports, files. */
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import type { KvmFacts } from '../providers/choose.js';
 import { dirname } from 'node:path';
-import { blockingSteps, isSessionUri, qemuConfUser, type AclEntry, type Identity, type PathStep } from '../providers/qemu-access.js';
+import { blockingSteps, isSessionUri, parseAcl, qemuConfUser, type Identity, type PathStep } from '../providers/qemu-access.js';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { PreflightError } from '../errors.js';
@@ -108,6 +110,18 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       }
       return { who, chain };
     },
+    async kvmFacts(): Promise<KvmFacts> {
+      if (!existsSync('/dev/kvm')) return { devKvm: false, kvmCapabilities: 'yes' };
+      const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
+      try {
+        await run('virsh', ['-c', uri, 'domcapabilities', '--virttype', 'kvm'], env);
+        return { devKvm: true, kvmCapabilities: 'yes' };
+      } catch (e) {
+        const why = (e as Error).message;
+        // virsh missing or libvirtd not answering says nothing about KVM; anything else is libvirt's "no".
+        return { devKvm: true, kvmCapabilities: /not installed|connect|no such file/i.test(why) ? { noAnswer: why } : { refused: why } };
+      }
+    },
     portFree(port: number) {
       return new Promise((resolve) => {
         const server = createServer();
@@ -116,17 +130,4 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       });
     },
   };
-}
-
-/** getfacl -n output → its named user/group entries and mask (`user:64055:--x`, `mask::r-x`). */
-export function parseAcl(text: string): AclEntry[] {
-  const out: AclEntry[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(user|group|mask):(\d*):([r-][w-][x-])/.exec(line.trim());
-    if (!m) continue;
-    const perms = (m[3]![0] === 'r' ? 4 : 0) | (m[3]![1] === 'w' ? 2 : 0) | (m[3]![2] === 'x' ? 1 : 0);
-    if (m[1] === 'mask') out.push({ kind: 'mask', perms });
-    else if (m[2] !== '') out.push({ kind: m[1] as 'user' | 'group', id: Number(m[2]), perms });
-  }
-  return out;
 }

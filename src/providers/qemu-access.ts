@@ -69,3 +69,16 @@ export function qemuConfUser(conf: string | undefined): { user?: string; group?:
 export function isSessionUri(uri: string): boolean {
   return /^qemu(\+[a-z]+)?:\/\/[^/]*\/session\b/.test(uri);
 }
+
+/** getfacl -n output → its named user/group entries and mask (`user:64055:--x`, `mask::r-x`). */
+export function parseAcl(text: string): AclEntry[] {
+  const out: AclEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(user|group|mask):(\d*):([r-][w-][x-])/.exec(line.trim());
+    if (!m) continue;
+    const perms = (m[3]![0] === 'r' ? 4 : 0) | (m[3]![1] === 'w' ? 2 : 0) | (m[3]![2] === 'x' ? 1 : 0);
+    if (m[1] === 'mask') out.push({ kind: 'mask', perms });
+    else if (m[2] !== '') out.push({ kind: m[1] as 'user' | 'group', id: Number(m[2]), perms });
+  }
+  return out;
+}

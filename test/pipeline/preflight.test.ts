@@ -75,10 +75,10 @@ t.test('a host that has everything passes every check', async (t) => {
   t.same(failed(checks), []);
   t.same(
     checks.map((c) => c.check),
-    ['vagrant', 'provider virtualbox', 'subnet allowed by VirtualBox', 'subnet free on this host', 'docker port 2375', 'box flatcar-stable'],
+    ['vagrant', 'provider virtualbox', 'subnet allowed by VirtualBox', 'subnet free on this host', 'docker port 2376', 'box flatcar-stable'],
   );
   t.same(asked.providers, ['virtualbox']);
-  t.same(asked.ports, [2375], 'the Docker port the Vagrantfile asks for');
+  t.same(asked.ports, [2376], 'the Docker port the Vagrantfile asks for (TLS, the default)');
   t.notOk(checks.some((c) => c.note), 'nothing worth a note');
 });
 
@@ -180,15 +180,15 @@ t.test('libvirt: the management network must not clash with a host interface (li
 });
 
 t.test('a Docker port already taken is a passing note (Vagrant moves it), and is not checked on resume', async (t) => {
-  const { probes: p, asked } = probes({ takenPorts: [2375] });
+  const { probes: p, asked } = probes({ takenPorts: [2376] });
   const checks = await runPreflight(lab('laptop'), p);
-  const port = check(checks, 'docker port 2375');
+  const port = check(checks, 'docker port 2376');
   t.equal(port.ok, true);
   t.equal(port.note, true);
-  t.match(port.message, /127\.0\.0\.1:2375 is taken: Vagrant will forward another port \(auto_correct\)/);
-  t.same(asked.ports, [2375]);
+  t.match(port.message, /127\.0\.0\.1:2376 is taken: Vagrant will forward another port \(auto_correct\)/);
+  t.same(asked.ports, [2376]);
 
-  const resumed = probes({ takenPorts: [2375] });
+  const resumed = probes({ takenPorts: [2376] });
   const again = await runPreflight(lab('laptop'), resumed.probes, { existing: true });
   t.notOk(again.some((c) => c.check.startsWith('docker port')), 'the port is the lab\'s own by now');
   t.same(resumed.asked.ports, []);
@@ -196,11 +196,11 @@ t.test('a Docker port already taken is a passing note (Vagrant moves it), and is
 });
 
 t.test('on libvirt a taken Docker port fails: vagrant-libvirt ignores auto_correct', async (t) => {
-  const port = check(await runPreflight(lab('laptop', { provider: 'libvirt' }), probes({ takenPorts: [2375] }).probes), 'docker port 2375');
+  const port = check(await runPreflight(lab('laptop', { provider: 'libvirt' }), probes({ takenPorts: [2376] }).probes), 'docker port 2376');
   t.equal(port.ok, false);
-  t.match(port.message, /127\.0\.0\.1:2375 is taken, and libvirt does not move forwarded ports/);
+  t.match(port.message, /127\.0\.0\.1:2376 is taken, and libvirt does not move forwarded ports/);
   t.match(port.fix, /ss -ltnp/);
-  const free = check(await runPreflight(lab('laptop', { provider: 'libvirt' }), probes().probes), 'docker port 2375');
+  const free = check(await runPreflight(lab('laptop', { provider: 'libvirt' }), probes().probes), 'docker port 2376');
   t.equal(free.ok, true);
 });
 
@@ -248,9 +248,9 @@ function ctxOf(io = memoryIo()): Context & { io: ReturnType<typeof memoryIo> } {
 
 t.test('printPreflight: notes and the tally on stderr, nothing on stdout', async (t) => {
   const ctx = ctxOf();
-  printPreflight(await runPreflight(lab('laptop'), probes({ takenPorts: [2375] }).probes), ctx);
+  printPreflight(await runPreflight(lab('laptop'), probes({ takenPorts: [2376] }).probes), ctx);
   t.equal(ctx.io.stdout, '');
-  t.match(ctx.io.stderr, /^! docker port 2375: 127\.0\.0\.1:2375 is taken/m);
+  t.match(ctx.io.stderr, /^! docker port 2376: 127\.0\.0\.1:2376 is taken/m);
   t.match(ctx.io.stderr, /^! box flatcar-stable: not installed yet/m);
   t.match(ctx.io.stderr, /^✓ preflight: 6 checks passed$/m);
   const failing = ctxOf();

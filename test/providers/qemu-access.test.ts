@@ -6,8 +6,8 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { allows, blockingSteps, isSessionUri, qemuConfUser, type Identity, type PathStep } from '../../src/providers/qemu-access.js';
-import { parseAcl, realProbes } from '../../src/pipeline/probes.js';
+import { allows, blockingSteps, isSessionUri, parseAcl, qemuConfUser, type Identity, type PathStep } from '../../src/providers/qemu-access.js';
+import { realProbes } from '../../src/pipeline/probes.js';
 import { runPreflight, type Probes } from '../../src/pipeline/preflight.js';
 import type { VagrantDriver } from '../../src/vagrant/driver.js';
 import { builtinLab } from '../helpers/render.js';
