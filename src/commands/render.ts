@@ -7,12 +7,12 @@ import { extname } from 'node:path';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { makeDirectorySync } from '../home/errno.js';
 import { IGNITION_DIR, LAB_KEY_PATH, USER_DATA_DIR } from '../render/layout.js';
-import { ensureLabKey } from '../home/lab-key.js';
+import { labSecrets } from '../home/lab-secrets.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { shown as shownValue } from '../lab/shown.js';
 import { checkMatchboxUrl, MATCHBOX_DIRS } from '../render/matchbox.js';
-import { checkPlan, dockerTlsMachines, planLab, type Target } from '../render/plan.js';
+import { checkPlan, planLab, type Target } from '../render/plan.js';
 import { quoteCommand, quoteWord } from '../vagrant/quote.js';
 import { version } from '../version.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
@@ -40,12 +40,12 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
   }
   const { lab, warnings } = await prepareLab(opts, ctx);
   const outDir = resolve(ctx.cwd, opts.out ?? lab.name);
-  // Ignition gives user core the lab's own key, made beside the files (kept when rendered again).
-  const ignition = checkPlan(lab, { target: opts.target, matchboxUrl }) === 'ignition';
-  const labPublicKey = ignition ? await ensureLabKey(outDir, `cclab lab ${lab.name}`) : undefined;
-  // Docker with TLS: the lab's CA and certificates, made beside the files once (kept when rendered again).
-  const tlsMachines = dockerTlsMachines(lab);
-  const dockerTls = tlsMachines.length > 0 ? await (await import('../home/docker-certs.js')).ensureDockerCerts(outDir, lab.name, tlsMachines) : undefined;
+  const provisioning = checkPlan(lab, { target: opts.target, matchboxUrl });
+  const ignition = provisioning === 'ignition';
+  // The output directory first (an error names it, not a file in it), then the lab's SSH key
+  // (Ignition) and Docker certificates (TLS), made beside the files and kept when rendered again.
+  makeDirectorySync(outDir);
+  const { labPublicKey, dockerTls } = await labSecrets(lab, outDir, provisioning);
   // Ignition carries a local fleetd (there is no Vagrant to upload it): planLab reads it if so.
   const plan = planLab(lab, { target: opts.target, version: version(), matchboxUrl, readFleetd: (path) => readFileSync(path), labPublicKey, dockerTls });
   if (plan.target !== 'vagrant' && !ignition && lab.sshAuthorizedKeys.length === 0) {

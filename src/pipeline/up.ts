@@ -7,9 +7,10 @@
 import { orderly, type Context } from '../context.js';
 import { InterruptedError, PreflightError, UsageError, CommandError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
-import { DOCKER_CERTS_DIR, IGNITION_DIR, USER_DATA_DIR } from '../render/layout.js';
-import { join } from 'node:path';
-import { ensureLabKey, type LabKeyMaker } from '../home/lab-key.js';
+import { IGNITION_DIR, USER_DATA_DIR } from '../render/layout.js';
+import { dockerCertPath } from '../home/paths.js';
+import type { LabKeyMaker } from '../home/lab-key.js';
+import { labSecrets } from '../home/lab-secrets.js';
 import type { DockerCertsMaker } from '../home/docker-certs.js';
 import { provisioningFor } from '../render/provision.js';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import type { LabHealth } from '../health/types.js';
 import { ARCHITECTURE_RULES } from '../lab/architectures.js';
 import { LAB_OPTIONS, type LabOption } from '../lab/options.js';
 import { ARCHITECTURES, type Lab } from '../lab/types.js';
-import { dockerTlsMachines, planLab } from '../render/plan.js';
+import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
 import { providerRecord } from '../providers/index.js';
 import { planBoot, runBootPlan } from './boot.js';
@@ -254,12 +255,8 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       manifest = current;
       await deps.store.write(current);
       await releasePlacement();
-      // Ignition gives user core the lab's own key (made once, kept with the lab).
-      const labPublicKey = provisioningFor(lab, 'vagrant') === 'ignition' ? await (deps.labKey ?? ensureLabKey)(dir, `cclab lab ${name}`) : undefined;
-      // Docker with TLS: the lab's CA, server and client certificates (made once, kept with the lab).
-      const tlsMachines = dockerTlsMachines(lab);
-      const makeCerts = deps.dockerCerts ?? (async (...a: Parameters<DockerCertsMaker>) => (await import('../home/docker-certs.js')).ensureDockerCerts(...a));
-      const dockerTls = tlsMachines.length > 0 ? await makeCerts(dir, name, tlsMachines) : undefined;
+      // The lab's SSH key (Ignition) and Docker certificates (TLS): made once, kept with the lab.
+      const { labPublicKey, dockerTls } = await labSecrets(lab, dir, provisioningFor(lab, 'vagrant'), { labKey: deps.labKey, dockerCerts: deps.dockerCerts });
       const files = planLab(lab, { target: 'vagrant', version: deps.version, labPublicKey, dockerTls, readFleetd: (path) => readFileSync(path) }).files;
       for (const f of files) await deps.store.writeFile(name, f.path, f.content);
       // A lab recreated with fewer machines must not keep the old machines' configs.
@@ -298,7 +295,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
         ctx.io.err(`Checking ${checkedServices(lab)} (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
         health = await deps.health(lab, {
           dockerEndpoint: current.docker?.endpoint,
-          dockerCertDir: current.docker?.tls ? join(dir, DOCKER_CERTS_DIR) : undefined,
+          dockerCertDir: current.docker?.tls ? dockerCertPath(dir) : undefined,
           timeoutMs: req.timeoutMs,
           signal: ctx.signal,
         });
