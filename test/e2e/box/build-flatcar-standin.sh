@@ -221,15 +221,8 @@ EOF
 step "first-boot Ignition unit installed and enabled; Vagrant OEM stand-ins removed"
 
 # --- shrink and pack ---
-for ((i = ${#MOUNTS[@]} - 1; i >= 1; i--)); do umount "${MOUNTS[i]}"; done
-MOUNTS=("$MNT")
-rm -rf "$MNT"/tmp/* "$MNT"/var/log/*.log
-fstrim "$MNT" >/dev/null 2>&1 || true
-umount "$MNT"
-MOUNTS=()
-partx -d "$LOOP" 2>/dev/null || true
-losetup -d "$LOOP"
-LOOP=
+remove_scratch() { rm -rf "$MNT"/tmp/* "$MNT"/var/log/*.log; }
+detach_image remove_scratch
 qemu-img convert -c -O qcow2 "$WORK/disk.raw" "$IMAGE.tmp"
 mv "$IMAGE.tmp" "$IMAGE"
 rm -rf "$WORK"

@@ -251,14 +251,7 @@ rm -f "$MNT/usr/sbin/policy-rc.d"
 umount "$MNT/var/cache/apt/archives"
 unset 'MOUNTS[${#MOUNTS[@]}-1]'
 rm -rf "$MNT"/var/cache/apt/archives/*.deb "$MNT"/var/cache/apt/*.bin "$MNT"/var/lib/apt/lists/* "$MNT"/var/log/*.log "$MNT"/tmp/* "$MNT"/root/.bash_history
-for ((i = ${#MOUNTS[@]} - 1; i >= 1; i--)); do umount "${MOUNTS[i]}"; done
-MOUNTS=("$MNT")
-fstrim "$MNT" >/dev/null 2>&1 || true
-umount "$MNT"
-MOUNTS=()
-partx -d "$LOOP" 2>/dev/null || true
-losetup -d "$LOOP"
-LOOP=
+detach_image
 step "image finished"
 
 qemu-img convert -c -O qcow2 "$WORK/disk.raw" "$WORK/box.img"

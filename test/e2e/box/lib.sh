@@ -46,6 +46,21 @@ do_mount() { # do_mount TARGET mount-args...
   MOUNTS+=("$target")
 }
 
+# Unmounts what was mounted under the root, trims the root file system (so the qcow2 compresses
+# well), unmounts it and detaches the loop device: the raw disk is then ready to convert.
+# `before_trim`, when given, runs between the two unmounts (e.g. removing logs from the root).
+detach_image() {
+  for ((i = ${#MOUNTS[@]} - 1; i >= 1; i--)); do umount "${MOUNTS[i]}"; done
+  MOUNTS=("$MNT")
+  if [[ -n "${1:-}" ]]; then "$1"; fi
+  fstrim "$MNT" >/dev/null 2>&1 || true
+  umount "$MNT"
+  MOUNTS=()
+  partx -d "$LOOP" 2>/dev/null || true
+  losetup -d "$LOOP"
+  LOOP=
+}
+
 in_chroot() {
   chroot "$MNT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     DEBIAN_FRONTEND=noninteractive /bin/bash -euo pipefail -c "$1"
