@@ -147,6 +147,24 @@ function busyError(labDir: string, path: string, holder: LockInfo): LabBusyError
  */
 async function createExclusive(path: string, content: string): Promise<boolean> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  // A signal that ends cclab while the lock is being taken (before any work that stops in order)
+  // exits at once: the temporary file must not outlive the process.
+  const dropTmp = () => {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Not there (yet, or any more).
+    }
+  };
+  process.on('exit', dropTmp);
+  try {
+    return await createExclusiveVia(tmp, path, content);
+  } finally {
+    process.off('exit', dropTmp);
+  }
+}
+
+async function createExclusiveVia(tmp: string, path: string, content: string): Promise<boolean> {
   let fh;
   try {
     fh = await open(tmp, 'wx', 0o644);

@@ -8,8 +8,11 @@
  * Prints one JSON line: {"acquired":true,"pid":…,"tookOverFrom":…} or {"acquired":false,"error":…}.
  * Then, if acquired: holds the lock until SIGTERM (releases, exits 0) or SIGKILL (leaves it);
  * with --exit, exits at once without calling release() (the exit hook must remove the lock).
+ * --exit-while-taking: exits (process.exit, as a signal outside orderly work does) as soon as the
+ *               lock's temporary file appears, before the lock is taken; prints {"sawTmp":…}.
  * Not acquired: exits 3.
  */
+import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { acquireLock } from '../../src/home/lock.js';
 import { CclabError } from '../../src/errors.js';
@@ -27,6 +30,27 @@ if (flags.includes('--wait-stdin')) {
   const rl = createInterface({ input: process.stdin });
   await new Promise<void>((resolve) => rl.once('line', () => resolve()));
   rl.close();
+}
+
+if (flags.includes('--exit-while-taking')) {
+  let done = false;
+  acquireLock(labDir, { command }).then(
+    () => (done = true),
+    () => (done = true),
+  );
+  const look = () => {
+    if (readdirSync(labDir).some((f) => f.endsWith('.tmp'))) {
+      say({ sawTmp: true });
+      process.exit(0);
+    }
+    if (done) {
+      say({ sawTmp: false });
+      process.exit(0);
+    }
+    setImmediate(look);
+  };
+  look();
+  await new Promise(() => undefined);
 }
 
 try {

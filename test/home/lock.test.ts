@@ -250,3 +250,17 @@ t.test('isProcessAlive: ourselves, a dead pid, a zombie', async (t) => {
   t.match(await readFile(`/proc/${zombie}/stat`, 'utf8'), /\) Z /, 'it is a zombie');
   t.notOk(isProcessAlive(zombie), 'a zombie is not a live holder');
 });
+
+t.test('a process that exits while taking the lock leaves no temporary file behind', async (t) => {
+  let caught = 0;
+  for (let attempt = 0; attempt < 20 && caught < 3; attempt++) {
+    const labDir = t.testdir({});
+    const h = startHolder(t, labDir, 'cclab down', ['--exit-while-taking']);
+    const line = (await h.next()) as { sawTmp?: boolean };
+    await h.exited;
+    if (!line.sawTmp) continue;
+    caught++;
+    t.same((await readdir(labDir)).filter((f) => f.endsWith('.tmp')), [], `exit ${caught}: the temporary file went with the process`);
+  }
+  t.ok(caught > 0, 'the exit came while the temporary file existed at least once');
+});
