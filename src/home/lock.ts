@@ -20,7 +20,7 @@
  * next run takes over.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { link, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -144,57 +144,52 @@ function busyError(labDir: string, path: string, holder: LockInfo): LabBusyError
 /**
  * Create `path` with `content` only if it does not exist. The content is complete before the
  * name appears (temporary file + link). Returns false if the file exists.
+ *
+ * The temporary file lives only inside one synchronous stretch (open, write, fsync, link, unlink):
+ * signal handlers run on the event loop, so a Ctrl-C that ends cclab while the lock is being taken
+ * cannot leave it behind, and no open still running in the thread pool can create it after an
+ * exit hook has looked for it.
  */
 async function createExclusive(path: string, content: string): Promise<boolean> {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  // A signal that ends cclab while the lock is being taken (before any work that stops in order)
-  // exits at once: the temporary file must not outlive the process.
-  const dropTmp = () => {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Not there (yet, or any more).
-    }
-  };
-  process.on('exit', dropTmp);
-  try {
-    return await createExclusiveVia(tmp, path, content);
-  } finally {
-    process.off('exit', dropTmp);
-  }
+  const linked = createExclusiveSync(path, content);
+  // A filesystem without hard links: O_EXCL. Readers retry while the file is empty.
+  return linked === 'no-links' ? createWithOExcl(path, content) : linked;
 }
 
-async function createExclusiveVia(tmp: string, path: string, content: string): Promise<boolean> {
-  let fh;
+function createExclusiveSync(path: string, content: string): boolean | 'no-links' {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  let fd: number;
   try {
-    fh = await open(tmp, 'wx', 0o644);
+    fd = openSync(tmp, 'wx', 0o644);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') throw new NotFoundError(`cannot lock: the lab directory ${dirname(path)} does not exist`, { cause: e });
     throw lockWriteError(e, path);
   }
   try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } catch (e) {
-    // A full disk fails the write, not the open: the empty temporary file must not stay.
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw lockWriteError(e, path);
-  }
-  await fh.close();
-  try {
-    await link(tmp, path);
-    return true;
-  } catch (e) {
-    const code = errnoCode(e);
-    if (code === 'EEXIST') return false;
-    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') {
-      // A filesystem without hard links: O_EXCL. Readers retry while the file is empty.
-      return createWithOExcl(path, content);
+    try {
+      writeFileSync(fd, content);
+      fsyncSync(fd);
+    } catch (e) {
+      // A full disk fails the write, not the open.
+      throw lockWriteError(e, path);
+    } finally {
+      closeSync(fd);
     }
-    throw lockWriteError(e, path);
+    try {
+      linkSync(tmp, path);
+      return true;
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EEXIST') return false;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') return 'no-links';
+      throw lockWriteError(e, path);
+    }
   } finally {
-    await rm(tmp, { force: true });
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already gone.
+    }
   }
 }
 

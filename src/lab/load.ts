@@ -52,8 +52,8 @@ export async function loadLabFile(path: string, cwd: string): Promise<LoadedDocu
  * at once. `flag`: the flag that named them (`ssh-key`), so problems name it.
  */
 export async function readSshKeys(paths: string[], baseDir: string, source: string, flag?: string): Promise<{ source: string; content: string; flag?: string }[]> {
-  const problems: { path: string; message: string; flag?: string }[] = [];
-  const contents = await Promise.all(
+  // Read in parallel, reported in the order the files were given.
+  const results = await Promise.all(
     paths.map((p) =>
       readText(
         isAbsolute(p) ? p : resolve(baseDir, p),
@@ -61,13 +61,15 @@ export async function readSshKeys(paths: string[], baseDir: string, source: stri
         'a public key file',
         (e) => new Error(`cannot read ${shown(p)}: ${shown((e as Error).message)}`),
         (message) => new Error(`${shown(p)}: ${message}`),
-      ).catch((e: Error) => {
-        problems.push({ path: 'sshKeys', message: e.message, ...(flag && { flag }) });
-        return '';
-      }),
+      ).then(
+        (content) => ({ content }),
+        (e: Error) => ({ problem: { path: 'sshKeys', message: e.message, ...(flag && { flag }) } }),
+      ),
     ),
   );
+  const problems = results.flatMap((r) => ('problem' in r ? [r.problem] : []));
   if (problems.length > 0) throw new LabConfigError(source, problems);
+  const contents = results.map((r) => ('content' in r ? r.content : ''));
   return contents.map((content, i) => ({ source: paths[i]!, content, ...(flag && { flag }) }));
 }
 

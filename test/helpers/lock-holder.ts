@@ -8,8 +8,9 @@
  * Prints one JSON line: {"acquired":true,"pid":…,"tookOverFrom":…} or {"acquired":false,"error":…}.
  * Then, if acquired: holds the lock until SIGTERM (releases, exits 0) or SIGKILL (leaves it);
  * with --exit, exits at once without calling release() (the exit hook must remove the lock).
- * --exit-while-taking: exits (process.exit, as a signal outside orderly work does) as soon as the
- *               lock's temporary file appears, before the lock is taken; prints {"sawTmp":…}.
+ * --exit-while-taking: looks for the lock's temporary file on every turn of the event loop while
+ *               taking the lock and exits at once (process.exit, as a signal outside orderly work
+ *               does) if it sees one; prints {"sawTmp":…,"turns":N,"acquired":…}.
  * Not acquired: exits 3.
  */
 import { readdirSync } from 'node:fs';
@@ -34,17 +35,20 @@ if (flags.includes('--wait-stdin')) {
 
 if (flags.includes('--exit-while-taking')) {
   let done = false;
+  let turns = 0;
+  let acquired = false;
   acquireLock(labDir, { command }).then(
-    () => (done = true),
+    () => (done = acquired = true),
     () => (done = true),
   );
   const look = () => {
+    turns++;
     if (readdirSync(labDir).some((f) => f.endsWith('.tmp'))) {
-      say({ sawTmp: true });
+      say({ sawTmp: true, turns });
       process.exit(0);
     }
     if (done) {
-      say({ sawTmp: false });
+      say({ sawTmp: false, turns, acquired });
       process.exit(0);
     }
     setImmediate(look);
