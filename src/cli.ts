@@ -300,6 +300,30 @@ async function runYargs(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'kill <name> <machines..>',
+      'Pull the plug on machines of a lab: a hard power-off, no clean shutdown (`cclab up NAME` brings them back)',
+      (y) => y.positional('name', { type: 'string', demandOption: true }).positional('machines', { type: 'string', array: true, demandOption: true }),
+      async (a) => {
+        const { kill } = await import('./commands/experiments.js');
+        await kill({ name: a.name, machines: a.machines.map(String) }, ctx);
+      },
+    )
+    .command(
+      'snapshot <name> <action> [snapshot]',
+      'Save, restore, list or delete a snapshot of every machine of a lab at once',
+      (y) =>
+        y
+          .positional('name', { type: 'string', demandOption: true })
+          .positional('action', { type: 'string', choices: ['save', 'restore', 'list', 'delete'] as const, demandOption: true })
+          .positional('snapshot', { type: 'string', describe: 'The snapshot (save, restore, delete)' })
+          .option('timeout', { type: 'string', describe: 'After a restore, how long the health check may take (default 2m)' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the result as one JSON document' }),
+      async (a) => {
+        const { snapshot } = await import('./commands/experiments.js');
+        await snapshot({ name: a.name, action: a.action, snapshot: a.snapshot, json: a.json, timeoutMs: await timeoutMs(a.timeout, 120_000) }, ctx);
+      },
+    )
+    .command(
       'status [name]',
       'Machines, their Vagrant state, addresses, roles, the Docker endpoint and health',
       (y) =>

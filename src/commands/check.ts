@@ -49,11 +49,13 @@ export interface CheckLabOptions {
   /** Runs curl on machines whose proxy listens on loopback only; without it those proxies are not checked. */
   remote?: RemoteExec | undefined;
   json?: boolean | undefined;
+  /** Machines `cclab kill` powered off (name → when): their failing checks say so. */
+  poweredOff?: Record<string, string> | undefined;
 }
 
 /** `cclab check NAME`: prints the lab's report; throws UnhealthyError when it is not healthy. */
 export async function checkLab(lab: Lab, opts: CheckLabOptions, ctx: Context, deps: HealthDeps = {}): Promise<HealthReport> {
-  const report = await labReport(lab, { dockerEndpoint: opts.dockerEndpoint, dockerCertDir: opts.dockerCertDir, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
+  const report = await labReport(lab, { dockerEndpoint: opts.dockerEndpoint, dockerCertDir: opts.dockerCertDir, timeoutMs: opts.timeoutMs, signal: ctx.signal, poweredOff: opts.poweredOff }, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
   print(report, opts.json === true, ctx);
   if (!report.healthy) throw unhealthy(report, opts.timeoutMs);
   return report;

@@ -29,9 +29,15 @@ export function probesFor(deps: LabDeps, ctx: Context) {
   return realProbes(deps.vagrant, ctx.env);
 }
 
-/** Direct SSH to the lab's machines, from one `vagrant ssh-config` of the lab. */
-export function sshOpener(deps: LabDeps, env: Record<string, string | undefined>): OpenRemote {
-  return async (lab) => DirectSsh.create(await deps.vagrant.sshConfig(deps.store.dir(lab.name)), { env });
+/**
+ * Direct SSH to the lab's machines, from one `vagrant ssh-config` of the lab. `except`: machines
+ * known to be off (`cclab kill`), which Vagrant cannot give an SSH config for.
+ */
+export function sshOpener(deps: LabDeps, env: Record<string, string | undefined>, except: string[] = []): OpenRemote {
+  return async (lab) => {
+    const machines = except.length > 0 ? lab.machines.map((m) => m.name).filter((m) => !except.includes(m)) : [];
+    return DirectSsh.create(await deps.vagrant.sshConfig(deps.store.dir(lab.name), machines), { env });
+  };
 }
 
 /** The health step of `cclab up`. */

@@ -27,6 +27,7 @@ export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleD
       provider: l.provider,
       subnet: l.lab.subnet.cidr,
       docker: l.docker?.endpoint ?? null,
+      snapshots: (l.snapshots ?? []).map((x) => x.name),
     };
   });
   if (opts.json) {
@@ -65,15 +66,19 @@ export async function status(
     ip: x.ip,
     etcd: x.etcd,
     state: states.find((s) => s.name === x.name)?.state ?? 'unknown',
+    killedAt: m.machines.find((y) => y.name === x.name)?.killedAt ?? null,
   }));
+  // A machine `cclab kill` powered off that is running again was started outside cclab: no longer killed.
+  for (const x of machines) if (x.state === 'running') x.killedAt = null;
+  const off = Object.fromEntries(machines.filter((x) => x.killedAt !== null).map((x) => [x.name, x.killedAt!]));
   const state = states.length > 0 ? summariseState(machines.map((x) => x.state)) : shownState(m, await lockHeld(deps.store.dir(m.name)));
   let health: LabHealth | undefined;
   if (opts.health && machines.some((x) => x.state === 'running')) {
     const { labHealth, withLabRemote } = await import('../health/lab.js');
     health = await withLabRemote(
       m.lab,
-      sshOpener(deps, ctx.env),
-      (remote) => labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, dockerCertDir: m.docker?.tls ? dockerCertPath(deps.store.dir(m.name)) : undefined, timeoutMs: opts.timeoutMs, signal: ctx.signal }, { remote }),
+      sshOpener(deps, ctx.env, Object.keys(off)),
+      (remote) => labHealth(m.lab, { dockerEndpoint: m.docker?.endpoint, dockerCertDir: m.docker?.tls ? dockerCertPath(deps.store.dir(m.name)) : undefined, timeoutMs: opts.timeoutMs, signal: ctx.signal, poweredOff: off }, { remote }),
       { optional: true },
     );
   }
@@ -83,7 +88,7 @@ export async function status(
   if (opts.json) {
     ctx.io.out(
       JSON.stringify(
-        { name: m.name, architecture: m.architecture, state, os: m.os, provider: m.provider, box: m.box, provisioning, sshKey, subnet: m.lab.subnet.cidr, docker: m.docker ?? null, machines, lastError: m.lastError ?? null, health: health?.json ?? null },
+        { name: m.name, architecture: m.architecture, state, os: m.os, provider: m.provider, box: m.box, provisioning, sshKey, subnet: m.lab.subnet.cidr, docker: m.docker ?? null, machines, snapshots: m.snapshots ?? [], lastError: m.lastError ?? null, health: health?.json ?? null },
         null,
         2,
       ) + '\n',
@@ -97,7 +102,9 @@ export async function status(
       : 'Provisioned with cloud-config; SSH with Vagrant’s insecure key, which the box is built for',
     '',
   ];
-  out.push(formatTable([['MACHINE', 'ROLE', 'ADDRESS', 'ETCD', 'STATE'], ...machines.map((x) => [x.name, x.role, x.ip, x.etcd, x.state])]).trimEnd());
+  out.push(formatTable([['MACHINE', 'ROLE', 'ADDRESS', 'ETCD', 'STATE'], ...machines.map((x) => [x.name, x.role, x.ip, x.etcd, x.killedAt ? `${x.state} (killed at ${x.killedAt})` : x.state])]).trimEnd());
+  if (Object.keys(off).length > 0) out.push('', `Powered off by \`cclab kill\`: ${Object.keys(off).join(', ')}; \`cclab up ${m.name}\` brings ${Object.keys(off).length === 1 ? 'it' : 'them'} back`);
+  if (m.snapshots && m.snapshots.length > 0) out.push('', `Snapshots: ${m.snapshots.map((x) => `${x.name} (${x.createdAt})`).join(', ')}`);
   if (m.docker) out.push('', `Docker API: ${m.docker.endpoint} (eval $(cclab docker-env ${m.name}))`);
   if (m.lastError) out.push('', `Last error (${m.lastError.at}): ${m.lastError.message.split('\n')[0]}`);
   if (health) out.push('', health.text.trimEnd());

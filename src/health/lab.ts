@@ -8,6 +8,7 @@ import type { HttpGet, RemoteExec } from '../transport.js';
 import { formatHuman, toJson } from './report.js';
 import type { HealthRunOptions } from './run.js';
 import { labTargets, type HealthTargets } from './targets.js';
+import { notePoweredOff, type PoweredOff } from './powered-off.js';
 import type { HealthReport, LabHealth } from './types.js';
 
 /** The side effects of a health check; the defaults are real HTTP and no SSH. */
@@ -25,6 +26,8 @@ export interface LabCheckOptions {
   dockerCertDir?: string | undefined;
   timeoutMs: number;
   signal: AbortSignal;
+  /** Machines `cclab kill` powered off (name → when): their failing checks say so. */
+  poweredOff?: PoweredOff | undefined;
 }
 
 /** Runs `targets` until healthy or `timeoutMs` has passed. */
@@ -38,8 +41,9 @@ export async function checkTargets(targets: HealthTargets, timeoutMs: number, si
 }
 
 /** The lab's report (its own targets). */
-export function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<HealthReport> {
-  return checkTargets(labTargets(lab, opts.dockerEndpoint, opts.dockerCertDir), opts.timeoutMs, opts.signal, deps);
+export async function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<HealthReport> {
+  const report = await checkTargets(labTargets(lab, opts.dockerEndpoint, opts.dockerCertDir), opts.timeoutMs, opts.signal, deps);
+  return notePoweredOff(report, opts.poweredOff ?? {}, lab.name, lab.etcd.members.map((m) => m.name));
 }
 
 /** The lab's health: nothing printed, nothing thrown for an unhealthy lab. */

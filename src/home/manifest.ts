@@ -31,6 +31,17 @@ export interface ManifestMachine {
   ip: string;
   /** Last state Vagrant reported (running, poweroff, not_created…), when known. */
   state?: string;
+  /** ISO 8601 time `cclab kill` pulled the machine's plug; gone once `cclab up` brings it back. */
+  killedAt?: string;
+}
+
+/** A snapshot cclab took of every machine of the lab at once (`cclab snapshot NAME save`). */
+export interface LabSnapshot {
+  name: string;
+  /** ISO 8601 time it was taken. */
+  createdAt: string;
+  /** The machines it holds (every machine of the lab when it was taken). */
+  machines: string[];
 }
 
 export interface DockerEndpoint {
@@ -72,6 +83,8 @@ export interface Manifest {
   machines: ManifestMachine[];
   docker?: DockerEndpoint;
   lastError?: LastError;
+  /** Snapshots taken with `cclab snapshot`, oldest first. */
+  snapshots?: LabSnapshot[];
 }
 
 /** One entry of listLabs(): a lab whose manifest was read, or a directory that could not be. */
@@ -152,6 +165,7 @@ export function parseManifest(text: string, path: string, expectedName?: string)
   if (Array.isArray(data.machines)) {
     data.machines.forEach((m, i) => {
       need(isObject(m) && isString(m.name) && isString(m.role) && isString(m.ip), `machines[${i}] must have name, role and ip`);
+      need(!isObject(m) || m.killedAt === undefined || isString(m.killedAt), `machines[${i}].killedAt must be a time`);
     });
   } else {
     problems.push('machines must be an array');
@@ -173,6 +187,13 @@ export function parseManifest(text: string, path: string, expectedName?: string)
     data.lastError === undefined || (isObject(data.lastError) && isString(data.lastError.message) && isString(data.lastError.at)),
     'lastError must have message and at',
   );
+  if (data.snapshots !== undefined) {
+    need(
+      Array.isArray(data.snapshots) &&
+        data.snapshots.every((x) => isObject(x) && isString(x.name) && isString(x.createdAt) && Array.isArray(x.machines) && x.machines.every(isString)),
+      'snapshots must be a list of {name, createdAt, machines}',
+    );
+  }
   if (problems.length > 0) throw corrupt(problems.join('; '));
 
   if (expectedName !== undefined && data.name !== expectedName) {

@@ -31,7 +31,7 @@ export async function requireLab(store: LabStore, name: string): Promise<Manifes
  * not exist (two `down nosuch` at once: each takes the lock of the empty directory it makes) is no
  * reason to call the lab busy: that is reported as "no lab named …", as it would be a moment later.
  */
-async function lockExisting(store: LabStore, name: string, command: string, opts?: Parameters<LabStore['lock']>[2]): Promise<() => Promise<void>> {
+export async function lockExisting(store: LabStore, name: string, command: string, opts?: Parameters<LabStore['lock']>[2]): Promise<() => Promise<void>> {
   try {
     return await store.lock(name, command, opts);
   } catch (e) {

@@ -15,6 +15,7 @@ import {
   parseBoxList,
   parsePluginList,
   parsePort,
+  parseSnapshotList,
   parseSshConfig,
   parseStatus,
   parseVersion,
@@ -58,8 +59,16 @@ export interface VagrantDriver {
   status(cwd: string, machines?: string[]): Promise<MachineStatus[]>;
   /** `vagrant up [MACHINES] --provider P [--parallel|--no-parallel]`. */
   up(cwd: string, opts: VagrantUpOptions): Promise<void>;
-  /** `vagrant halt [MACHINES]`. */
-  halt(cwd: string, machines?: string[], opts?: RunControl): Promise<void>;
+  /** `vagrant halt [MACHINES]`; with `force`, `vagrant halt --force`: the plug is pulled, no clean shutdown. */
+  halt(cwd: string, machines?: string[], opts?: RunControl & { force?: boolean }): Promise<void>;
+  /** `vagrant snapshot save MACHINES… SNAPSHOT`: one process saves each machine in turn. */
+  snapshotSave(cwd: string, machines: string[], snapshot: string, opts?: RunControl): Promise<void>;
+  /** `vagrant snapshot restore MACHINES… SNAPSHOT --no-provision`: each machine back to it, running. */
+  snapshotRestore(cwd: string, machines: string[], snapshot: string, opts?: RunControl): Promise<void>;
+  /** `vagrant snapshot delete MACHINES… SNAPSHOT`. */
+  snapshotDelete(cwd: string, machines: string[], snapshot: string, opts?: RunControl): Promise<void>;
+  /** `vagrant snapshot list --machine-readable [MACHINES]`: each machine's snapshot names. */
+  snapshotList(cwd: string, machines?: string[]): Promise<Map<string, string[]>>;
   /** `vagrant destroy -f [MACHINES]`. */
   destroy(cwd: string, machines?: string[], opts?: RunControl): Promise<void>;
   /**
@@ -250,7 +259,24 @@ export function driverOn(
     },
 
     async halt(cwd, machines = [], o = {}) {
-      await check(['halt', ...machines], { cwd, ...o, machine: one(machines) });
+      const { force, ...run } = o;
+      await check(['halt', ...(force ? ['--force'] : []), ...machines], { cwd, ...run, machine: one(machines) });
+    },
+
+    async snapshotSave(cwd, machines, snapshot, o = {}) {
+      await check(['snapshot', 'save', ...machines, snapshot], { cwd, ...o, machine: one(machines) });
+    },
+
+    async snapshotRestore(cwd, machines, snapshot, o = {}) {
+      await check(['snapshot', 'restore', ...machines, snapshot, '--no-provision'], { cwd, ...o, machine: one(machines) });
+    },
+
+    async snapshotDelete(cwd, machines, snapshot, o = {}) {
+      await check(['snapshot', 'delete', ...machines, snapshot], { cwd, ...o, machine: one(machines) });
+    },
+
+    async snapshotList(cwd, machines = []) {
+      return parsed(['snapshot', 'list', '--machine-readable', ...machines], { cwd, machine: one(machines) }, parseSnapshotList);
     },
 
     async destroy(cwd, machines = [], o = {}) {

@@ -149,6 +149,26 @@ export function parseStatus(text: string): MachineStatus[] {
 // ---------------------------------------------------------------------------------------------
 // vagrant port MACHINE --machine-readable
 
+/**
+ * `vagrant snapshot list --machine-readable [MACHINES]`: each machine's snapshot names. Vagrant
+ * prints, per machine, an empty `ui,output` record followed by one `ui,detail` record per
+ * snapshot; a machine without snapshots gets an `output` record saying so (and a `detail` telling
+ * how to take one), a machine not created an `info` record. Machines with none map to [].
+ */
+export function parseSnapshotList(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let listing: string | undefined;
+  for (const r of parseMachineReadable(text)) {
+    if (r.type !== 'ui' || r.target === '') continue;
+    const [kind, message = ''] = r.data;
+    if (!out.has(r.target)) out.set(r.target, []);
+    if (kind === 'output') listing = message.trim() === '' ? r.target : undefined;
+    else if (kind === 'detail' && listing === r.target && message.trim() !== '') out.get(r.target)!.push(message.trim());
+    else if (kind !== 'detail') listing = undefined;
+  }
+  return out;
+}
+
 export interface ForwardedPort {
   guest: number;
   host: number;
@@ -345,6 +365,14 @@ export function machineOfLine(line: string, machines: readonly string[]): string
 // Hints for failures
 
 const HINTS: { pattern: RegExp; hint: string }[] = [
+  {
+    pattern: /This provider doesn't support snapshots/,
+    hint: "the lab's provider (or the installed version of its Vagrant plugin) cannot take snapshots; vagrant-libvirt takes them from 0.7 on, VirtualBox and Parallels always",
+  },
+  {
+    pattern: /The snapshot name `[^`]*` was not found/,
+    hint: 'a machine of the lab does not have that snapshot (made before the machine was recreated?): `cclab snapshot NAME list` shows which machines have which',
+  },
   {
     pattern: /Vagrant could not detect VirtualBox|reporting that it isn't usable on this system/,
     hint: 'the provider cannot run on this host: install it, or pick another one with --provider',

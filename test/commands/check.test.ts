@@ -130,9 +130,9 @@ t.test('against three real etcd members', async (t) => {
       (e: unknown) => e,
     );
     t.type(err, UnhealthyError);
-    t.equal((err as UnhealthyError).message, 'unhealthy: etcd degraded — etcd-02 is down');
+    t.equal((err as UnhealthyError).message, 'unhealthy: etcd degraded — etcd-02 is down; quorum kept (2 of 3 members up)');
     t.match(ctx.io.stdout, /^✗ etcd member etcd-02 \(http:\/\/127\.0\.0\.1:\d+\): connection refused$/m);
-    t.match(ctx.io.stdout, /^etcd: degraded — etcd-02 is down$/m);
+    t.match(ctx.io.stdout, /^etcd: degraded — etcd-02 is down; quorum kept \(2 of 3 members up\)$/m);
 
     const json = context();
     await t.rejects(run({ endpoints, expectMembers: 3, timeout: 0, json: true }, json, fast), UnhealthyError);
@@ -140,7 +140,15 @@ t.test('against three real etcd members', async (t) => {
 
     const quiet = await labHealth(await builtinSmallAt(cluster), { dockerEndpoint: undefined, timeoutMs: 0, signal: new AbortController().signal }, fast);
     t.equal(quiet.healthy, false, 'labHealth reports without throwing');
-    t.match(quiet.text, /^etcd: degraded — etcd-02 is down$/m);
+    t.match(quiet.text, /^etcd: degraded — etcd-02 is down; quorum kept \(2 of 3 members up\)$/m);
+
+    // The member's machine was powered off by `cclab kill`: its check says so and how to bring it back.
+    const small = await builtinSmallAt(cluster);
+    const killed = await labHealth(small, { dockerEndpoint: undefined, timeoutMs: 0, signal: new AbortController().signal, poweredOff: { 'etcd-02': '2026-12-03T07:00:00.000Z' } }, fast);
+    t.equal(killed.healthy, false);
+    t.match(killed.text, /^✗ etcd member etcd-02 .*\n {4}hint: etcd-02 was powered off by `cclab kill` at 2026-12-03T07:00:00\.000Z; `cclab up small` brings it back$/m);
+    t.match(killed.json, { etcd: { verdict: 'degraded', reason: 'etcd-02 is down; quorum kept (2 of 3 members up)' } });
+    t.notMatch(killed.text, /etcd member etcd-01 .*\n {4}hint: .*cclab kill/, 'machines still running are not said to be killed');
   });
 });
 

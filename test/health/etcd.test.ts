@@ -94,7 +94,7 @@ if (requireBinaries(t, ['etcd', 'curl'])) {
     t.match(list.observed, 'etcd-04 is not in the member list');
     t.match(list.hint, /initial_advertise_peer_urls/);
     t.equal(report.etcd?.verdict, 'degraded');
-    t.equal(report.etcd?.reason, 'etcd-04 is down');
+    t.equal(report.etcd?.reason, 'etcd-04 is down; quorum kept (3 of 4 members up)');
   });
 
   t.test('one of three members stopped: degraded, naming it', async (t) => {
@@ -105,7 +105,7 @@ if (requireBinaries(t, ['etcd', 'curl'])) {
     t.equal(report.healthy, false);
     t.equal(report.etcd?.verdict, 'degraded');
     t.same(report.etcd?.down, ['etcd-02']);
-    t.match(text, /^etcd: degraded — etcd-02 is down$/m);
+    t.match(text, /^etcd: degraded — etcd-02 is down; quorum kept \(2 of 3 members up\)$/m);
     t.match(text, new RegExp(`^✗ etcd member etcd-02 \\(${trio.members[1]!.clientUrl}\\): connection refused\\n    hint: nothing listens on 127\\.0\\.0\\.1:${trio.members[1]!.clientPort}: is etcd on etcd-02 running\\?$`, 'm'));
     t.match(text, /^✓ etcd member etcd-01 /m);
     t.match(text, /^✓ etcd member etcd-03 /m);

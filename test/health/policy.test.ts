@@ -66,14 +66,14 @@ t.test('etcd, lab members', async (t) => {
   t.test('one member refuses: degraded, naming it, with a hint', async (t) => {
     const r = judgeEtcd(labEtcd, [healthy(urls[0]!), down(urls[1]!), healthy(urls[2]!)]);
     t.equal(r.verdict.verdict, 'degraded');
-    t.equal(r.verdict.reason, 'etcd-02 is down');
+    t.equal(r.verdict.reason, 'etcd-02 is down; quorum kept (2 of 3 members up)');
     t.same(r.verdict.down, ['etcd-02']);
     t.match(r.checks[1], { ok: false, observed: 'connection refused', hint: 'nothing listens on 192.168.57.102:2379: is etcd on etcd-02 running?' });
   });
 
   t.test('a member that times out gets a network hint', async (t) => {
     const r = judgeEtcd(labEtcd, [healthy(urls[0]!), healthy(urls[1]!), down(urls[2]!, timedOut)]);
-    t.equal(r.verdict.reason, 'etcd-03 is down');
+    t.equal(r.verdict.reason, 'etcd-03 is down; quorum kept (2 of 3 members up)');
     t.match(r.checks[2], { observed: 'timed out after 2s', hint: /no answer from 192\.168\.57\.103:2379: is the machine up/ });
   });
 
@@ -125,7 +125,7 @@ t.test('etcd, lab members', async (t) => {
       check.observed,
       'etcd-03 is not in the member list; a member with peer URL http://192.168.57.103:2380 was added but has not started; unexpected member old-01 (peer http://192.168.57.109:2380)',
     );
-    t.equal(r.verdict.reason, 'etcd-03 is down');
+    t.equal(r.verdict.reason, 'etcd-03 is down; quorum kept (2 of 3 members up)');
   });
 
   t.test('a member that runs but is not in the list (a cluster of its own)', async (t) => {
@@ -133,14 +133,14 @@ t.test('etcd, lab members', async (t) => {
     const alone = memberList(members.slice(2));
     const r = judgeEtcd(labEtcd, [healthy(urls[0]!, two), healthy(urls[1]!, two), healthy(urls[2]!, alone)]);
     t.equal(r.verdict.verdict, 'degraded');
-    t.equal(r.verdict.reason, 'etcd-03 is not in the member list');
+    t.equal(r.verdict.reason, 'etcd-03 is not in the member list; quorum kept (2 of 3 members up)');
   });
 
   t.test('something other than etcd answers', async (t) => {
     const other: MemberObservation = { url: urls[1]!, health: answer(404, 'Not Found'), version: answer(404, 'Not Found'), members: answer(404, 'Not Found') };
     const r = judgeEtcd(labEtcd, [healthy(urls[0]!), other, healthy(urls[2]!)]);
     t.match(r.checks[1], { ok: false, observed: '/health answered 404 Not Found', hint: /not an etcd client URL/ });
-    t.equal(r.verdict.reason, 'etcd-02 is down');
+    t.equal(r.verdict.reason, 'etcd-02 is down; quorum kept (2 of 3 members up)');
   });
 });
 
@@ -152,7 +152,7 @@ t.test('etcd, --endpoints', async (t) => {
   t.test('names come from the member list; the stopped member is named', async (t) => {
     const r = judgeEtcd({ mode: 'endpoints', endpoints, expectMembers: 3 }, [healthy(endpoints[0]!, list), down(endpoints[1]!), healthy(endpoints[2]!, list)]);
     t.equal(r.verdict.verdict, 'degraded');
-    t.equal(r.verdict.reason, 'm2 is down');
+    t.equal(r.verdict.reason, 'm2 is down; quorum kept (2 of 3 members up)');
     t.equal(r.checks[1]!.name, 'etcd member m2 (http://127.0.0.1:22379)');
     t.equal(r.checks[1]!.hint, 'nothing listens on 127.0.0.1:22379: is etcd on m2 running?');
   });
@@ -187,9 +187,9 @@ t.test('etcdVerdict: quorum arithmetic', async (t) => {
   t.equal(etcdVerdict(2, rows('up', 'down'), undefined).verdict, 'unavailable', 'a quorum of 2 is 2');
   t.equal(etcdVerdict(1, rows('up'), undefined).verdict, 'healthy');
   t.equal(etcdVerdict(1, rows('up'), 'list problem').reason, 'list problem');
-  t.equal(etcdVerdict(3, rows('up', 'no-quorum', 'up'), undefined).reason, 'm2 has no quorum');
-  t.equal(etcdVerdict(3, rows('up', 'up', 'missing'), undefined).reason, 'm3 is not in the member list');
-  t.equal(etcdVerdict(5, rows('up', 'up', 'up', 'down', 'down'), undefined).reason, 'm4 and m5 are down');
+  t.equal(etcdVerdict(3, rows('up', 'no-quorum', 'up'), undefined).reason, 'm2 has no quorum; quorum kept (2 of 3 members up)');
+  t.equal(etcdVerdict(3, rows('up', 'up', 'missing'), undefined).reason, 'm3 is not in the member list; quorum kept (2 of 3 members up)');
+  t.equal(etcdVerdict(5, rows('up', 'up', 'up', 'down', 'down'), undefined).reason, 'm4 and m5 are down; quorum kept (3 of 5 members up)');
 });
 
 t.test('parseMemberList', async (t) => {
@@ -386,7 +386,7 @@ t.test('report: the human and JSON forms of a whole lab (output contract)', asyn
       "    hint: fleet public_ip is not set: fleet on worker-02 published 10.0.2.15 (10.0.2.15 is VirtualBox's NAT address); set coreos.fleet.public_ip (FLEET_PUBLIC_IP) to 192.168.57.112",
       '✓ docker on core-01 (tcp://127.0.0.1:2375): ping OK, Docker 20.10.24 (API 1.41)',
       '',
-      'etcd: degraded — etcd-02 is down',
+      'etcd: degraded — etcd-02 is down; quorum kept (2 of 3 members up)',
       'etcd proxies: healthy',
       'fleet: unhealthy — fleet sees 10.0.2.15 for worker-02',
       'docker: healthy',
@@ -395,7 +395,7 @@ t.test('report: the human and JSON forms of a whole lab (output contract)', asyn
   );
   const doc = JSON.parse(formatHealthJson(report));
   t.same(Object.keys(doc), ['healthy', 'etcd', 'proxies', 'fleet', 'docker', 'checks']);
-  t.same(doc.etcd, { verdict: 'degraded', reason: 'etcd-02 is down', expected: 3, down: ['etcd-02'], noQuorum: [] });
+  t.same(doc.etcd, { verdict: 'degraded', reason: 'etcd-02 is down; quorum kept (2 of 3 members up)', expected: 3, down: ['etcd-02'], noQuorum: [] });
   t.same(doc.fleet, { verdict: 'unhealthy', reason: 'fleet sees 10.0.2.15 for worker-02', registered: 2, expected: 2 });
   t.same(doc.checks[1], {
     id: 'etcd-member:etcd-02',

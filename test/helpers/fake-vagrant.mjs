@@ -5,8 +5,9 @@
  * machine-readable format checked against captures in test/fixtures/vagrant/) and keeps machine
  * state in a JSON file instead of running VMs.
  *
- * Commands: --version, status [--machine-readable], up, halt, destroy -f, port NAME
- * [--machine-readable], ssh-config, ssh, box list, plugin list, validate [-p].
+ * Commands: --version, status [--machine-readable], up, halt [--force], destroy -f, port NAME
+ * [--machine-readable], ssh-config, ssh, box list, plugin list, validate [-p], snapshot
+ * save|restore|delete MACHINES… NAME, snapshot list [--machine-readable] [MACHINES].
  *
  * Machines: `config.vm.define "NAME"` lines of the Vagrantfile in the working directory (or a
  * parent), or FAKE_VAGRANT_MACHINES=a,b,c. Forwarded ports: the `forwarded_port … guest: G,
@@ -29,6 +30,7 @@
  *   FAKE_VAGRANT_VERSION        version printed (default 2.3.4)
  *   FAKE_VAGRANT_PLUGINS        name:version:scope,… (default vagrant-libvirt:0.11.2:system; "" for none)
  *   FAKE_VAGRANT_SSH_EXIT       exit status of `vagrant ssh` (default 0)
+ *   FAKE_VAGRANT_FAIL_SNAPSHOT  machine(s) whose `snapshot save` fails (VBoxManage's error, exit 1)
  *
  * Differences from Vagrant kept on purpose: no provisioners run; `up` of a VirtualBox machine
  * always behaves like a linked clone (the box is imported once, later machines are cloned).
@@ -423,14 +425,73 @@ const commands = {
   },
 
   async halt(e, rest) {
+    const force = rest.includes('-f') || rest.includes('--force');
     const list = targets(e, rest.filter((a) => !a.startsWith('-'))).slice().reverse();
     for (const m of list) {
       const st = readMachine(e, m.name);
       const p = providerOf(m.name, st?.provider ?? defaultProvider());
       if (!st) say(m.name, p.notCreated);
       else if (st.state === 'running') {
-        say(m.name, 'Attempting graceful shutdown of VM...');
-        setMachine(e, m.name, { ...st, state: p.stopped });
+        say(m.name, force ? 'Forcing shutdown of VM...' : 'Attempting graceful shutdown of VM...');
+        setMachine(e, m.name, { ...st, state: p.stopped, ...(force && { forced: true }) });
+      }
+    }
+  },
+
+  /** save/restore/delete MACHINES… NAME (each machine in turn, as Vagrant does), list [MACHINES]. */
+  async snapshot(e, rest) {
+    const [sub, ...words] = rest;
+    const plain = words.filter((a) => !a.startsWith('-'));
+    if (sub === 'list') {
+      for (const m of targets(e, plain)) {
+        const st = readMachine(e, m.name);
+        if (!st) {
+          say(m.name, 'VM not created. Moving on...');
+          continue;
+        }
+        const snaps = st.snapshots ?? [];
+        if (snaps.length === 0) {
+          machineReadable ? record(m.name, 'ui', 'output', 'No snapshots have been taken yet!') : say(m.name, 'No snapshots have been taken yet!');
+          machineReadable ? record(m.name, 'ui', 'detail', 'You can take a snapshot using `vagrant snapshot save`. Note that') : detail(m.name, 'You can take a snapshot using `vagrant snapshot save`.');
+          continue;
+        }
+        machineReadable ? record(m.name, 'ui', 'output', '') : say(m.name, '');
+        for (const x of snaps) machineReadable ? record(m.name, 'ui', 'detail', x.name) : process.stdout.write(x.name + '\n');
+      }
+      return;
+    }
+    if (!['save', 'restore', 'delete'].includes(sub) || plain.length === 0) {
+      process.stderr.write(`Usage: vagrant snapshot ${sub} [options] [vm-name] <name>\n`);
+      process.exit(1);
+    }
+    const name = plain.pop();
+    const failOn = new Set((env.FAKE_VAGRANT_FAIL_SNAPSHOT ?? '').split(',').filter(Boolean));
+    for (const m of targets(e, plain)) {
+      const st = readMachine(e, m.name);
+      const p = providerOf(m.name, st?.provider ?? defaultProvider());
+      if (!st) {
+        say(m.name, p.notCreated);
+        continue;
+      }
+      const snaps = st.snapshots ?? [];
+      const has = snaps.find((x) => x.name === name);
+      if (sub === 'save') {
+        if (has) throw new VagrantError('Vagrant::Errors::SnapshotConflictFailed', 'You must include the `--force` option to replace an existing snapshot.');
+        say(m.name, `Snapshotting the machine as '${name}'...`);
+        if (failOn.has(m.name)) throw new VagrantError('Vagrant::Errors::VBoxManageError', `There was an error while executing \`VBoxManage\`, a CLI used by Vagrant\nfor controlling VirtualBox. The command and stderr is shown below.\n\nCommand: ["snapshot", "${m.name}", "take", "${name}", "--live"]\n\nStderr: VBoxManage: error: Not enough free disk space`);
+        setMachine(e, m.name, { ...st, snapshots: [...snaps, { name, state: st.state }] });
+        say(m.name, 'Snapshot saved! You can restore the snapshot at any time by\nusing `vagrant snapshot restore`. You can delete it using\n`vagrant snapshot delete`.');
+      } else {
+        if (!has) throw new VagrantError('Vagrant::Errors::SnapshotNotFound', `The snapshot name \`${name}\` was not found for the\nvirtual machine \`${m.name}\`.`);
+        if (sub === 'delete') {
+          say(m.name, `Deleting the snapshot '${name}'...`);
+          setMachine(e, m.name, { ...st, snapshots: snaps.filter((x) => x.name !== name) });
+          say(m.name, 'Snapshot deleted!');
+        } else {
+          say(m.name, `Restoring the snapshot '${name}'...`);
+          const { forced: _, ...rest } = st;
+          setMachine(e, m.name, { ...rest, state: has.state, restored: name });
+        }
       }
     }
   },
@@ -575,7 +636,9 @@ async function bringUp(e, { m, providerName, p, st }, failBoot, destroyOnError) 
     }
     say(m.name, 'Setting hostname...');
     say(m.name, 'Configuring and enabling network interfaces...');
-    setMachine(e, m.name, { state: 'running', provider: providerName, sshHost: ssh.host, sshPort: ssh.port });
+    // A machine started again keeps its snapshots.
+    const kept = readMachine(e, m.name)?.snapshots;
+    setMachine(e, m.name, { state: 'running', provider: providerName, sshHost: ssh.host, sshPort: ssh.port, ...(kept && { snapshots: kept }) });
   } catch (err) {
     // The cleanup takes FAKE_VAGRANT_CLEANUP_MS; a second SIGINT meanwhile exits at once (see above).
     if (err instanceof Interrupt) await new Promise((resolve) => setTimeout(resolve, Number(env.FAKE_VAGRANT_CLEANUP_MS ?? 0)));

@@ -12,6 +12,7 @@ import {
   parseMachineReadable,
   parsePluginList,
   parsePort,
+  parseSnapshotList,
   parseSshConfig,
   parseStatus,
   parseVersion,
@@ -239,4 +240,22 @@ t.test('real VMs (vagrant-libvirt): status, ssh-config, and port that cannot lis
   t.same(Object.keys(hosts[0]!.options), Object.keys(parseSshConfig(fixture('ssh-config-libvirt.stub-provider.txt'))[0]!.options));
   t.ok(portsUnsupported(fixture('port-libvirt-running.vm.txt')), 'even for a running machine');
   t.same(parsePort(fixture('port-libvirt-running.vm.txt')), []);
+});
+
+t.test('parseSnapshotList: per machine, snapshots, none, and not created (the records Vagrant 2.3.4 prints)', async (t) => {
+  // plugins/commands/snapshot/command/list.rb: an empty `output` then one `detail` per snapshot;
+  // the `list_none` output and its detail; `vm_not_created` as info.
+  const text = [
+    '1764745200,core-01,ui,output,',
+    '1764745200,core-01,ui,detail,base',
+    '1764745200,core-01,ui,detail,before-upgrade%!(VAGRANT_COMMA)2',
+    '1764745200,core-02,ui,output,No snapshots have been taken yet!',
+    '1764745200,core-02,ui,detail,You can take a snapshot using `vagrant snapshot save`. Note that\\nnot all providers support this yet.',
+    '1764745200,core-03,ui,info,VM not created. Moving on...',
+    '1764745200,core-04,ui,output,',
+    '1764745200,core-04,ui,detail,base',
+  ].join('\n');
+  const list = parseSnapshotList(text);
+  t.same(Object.fromEntries(list), { 'core-01': ['base', 'before-upgrade,2'], 'core-02': [], 'core-03': [], 'core-04': ['base'] });
+  t.same(Object.fromEntries(parseSnapshotList('')), {}, 'no records: no machines');
 });

@@ -179,7 +179,8 @@ export function etcdVerdict(expected: number, rows: MemberRow[], listProblem: st
     if (down.length > 0) parts.push(`${joinNames(down)} ${down.length === 1 ? 'is' : 'are'} down`);
     if (noQuorum.length > 0) parts.push(`${joinNames(noQuorum)} ${noQuorum.length === 1 ? 'has' : 'have'} no quorum`);
     if (missing.length > 0) parts.push(`${joinNames(missing)} ${missing.length === 1 ? 'is' : 'are'} not in the member list`);
-    return { verdict: 'degraded', reason: parts.join(', '), ...base };
+    const up = total - notUp.length;
+    return { verdict: 'degraded', reason: `${parts.join(', ')}; quorum kept (${up} of ${expected} members up)`, ...base };
   }
   if (listProblem !== undefined) return { verdict: 'degraded', reason: listProblem, ...base };
   return { verdict: 'healthy', ...base };
