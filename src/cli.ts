@@ -445,6 +445,40 @@ async function runYargs(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'env [name]',
+      'Shell lines that point the host’s etcdctl and fleetctl at a lab (eval $(cclab env dev))',
+      (y) =>
+        y
+          .positional('name', { type: 'string' })
+          .option('shell', { type: 'string', describe: 'bash, zsh, fish, tcsh, powershell, cmd, or none; default: from $SHELL' })
+          .option('unset', { type: 'boolean', alias: 'u', default: false, describe: 'Lines that undo it' })
+          .option('tunnel', { type: 'boolean', default: false, describe: 'FLEETCTL_TUNNEL through a fleet machine’s SSH (fleetctl status and journal)' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the variables as one JSON document' }),
+      async (a) => {
+        if (a.tunnel && a.unset) throw new UsageError('--tunnel and --unset: --unset alone clears what --tunnel set');
+        const { env } = await import('./commands/cluster-tools.js');
+        await env({ name: a.name, shell: a.shell, unset: a.unset, json: a.json, tunnel: a.tunnel }, ctx);
+      },
+    )
+    .command(
+      'etcdctl <name> [machine]',
+      'etcdctl on a lab machine, with the lab’s endpoints: cclab etcdctl dev -- member list',
+      (y) => y.positional('name', { type: 'string', demandOption: true }).positional('machine', { type: 'string', describe: 'Where to run it (default: the first member)' }),
+      async (a) => {
+        const { etcdctl } = await import('./commands/cluster-tools.js');
+        commandExit = await etcdctl({ name: a.name, machine: a.machine, args: ((a['--'] as string[] | undefined) ?? []).map(String) }, ctx);
+      },
+    )
+    .command(
+      'fleetctl <name> [machine]',
+      'fleetctl on a lab machine (etcd driver); unit files named on the host are uploaded: cclab fleetctl dev -- start ./web.service',
+      (y) => y.positional('name', { type: 'string', demandOption: true }).positional('machine', { type: 'string', describe: 'Where to run it (default: the first fleet machine)' }),
+      async (a) => {
+        const { fleetctl } = await import('./commands/cluster-tools.js');
+        commandExit = await fleetctl({ name: a.name, machine: a.machine, args: ((a['--'] as string[] | undefined) ?? []).map(String) }, ctx);
+      },
+    )
+    .command(
       'docker-context [name]',
       'Create or update the docker context cclab-NAME for a lab (--unset removes it)',
       (y) =>

@@ -164,6 +164,54 @@ export class DirectSsh implements RemoteExec {
     return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
 
+  /**
+   * Runs `argv` on `machine` with cclab's own stdin, stdout and stderr (a passthrough such as
+   * `cclab etcdctl`); resolves with the remote command's exit status. ssh's own failure (255)
+   * is a CommandError, as for exec().
+   */
+  async interactive(machine: string, argv: string[], signal?: AbortSignal): Promise<number> {
+    return this.streamed(machine, argv, 'inherit', signal);
+  }
+
+  /** Copies the local file `from` to `to` on `machine` (its directory is made), over the same SSH. */
+  async upload(machine: string, from: string, to: string, signal?: AbortSignal): Promise<void> {
+    const status = await this.streamed(machine, ['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat >"$1"', 'sh', to], { file: from }, signal);
+    if (status !== 0) throw new CommandError(`could not copy ${from} to ${to} on ${machine} (exit status ${status})`, { command: ['ssh', machine, 'cat', '>', to], exitStatus: status, machine });
+  }
+
+  private async streamed(machine: string, argv: string[], stdin: 'inherit' | { file: string }, signal?: AbortSignal): Promise<number> {
+    const h = this.hosts.get(machine);
+    if (h === undefined) {
+      throw new NotFoundError(`no SSH data for machine ${machine}`, { hint: `known machines: ${[...this.hosts.keys()].join(', ') || 'none'}` });
+    }
+    const args = this.argv(machine, argv, this.opts.connectTimeoutSec * 1000);
+    const command = [this.opts.sshBin, ...args];
+    const r = await execa(this.opts.sshBin, args, {
+      env: this.opts.env,
+      extendEnv: false,
+      stdin: stdin === 'inherit' ? 'inherit' : stdin,
+      stdout: 'inherit',
+      stderr: ['inherit', 'pipe'],
+      reject: false,
+      ...(signal ? { cancelSignal: signal } : {}),
+      encoding: 'utf8',
+      maxBuffer: MAX_OUTPUT_BYTES,
+    });
+    if (r.isCanceled) throw new InterruptedError(`interrupted while running ${argv[0]} on ${machine}`);
+    if (r.exitCode === undefined) {
+      if (r.code === 'ENOENT') throw new PreflightError([{ check: 'ssh', message: `\`${this.opts.sshBin}\` was not found`, fix: 'install the OpenSSH client' }], { cause: r });
+      throw new CommandError(`ssh to ${machine} failed: ${r.shortMessage}`, { command, machine }, { cause: r });
+    }
+    if (r.exitCode === SSH_FAILURE_STATUS) {
+      throw new CommandError(
+        `ssh to ${machine} (${h.user}@${h.hostName}:${h.port}) failed`,
+        { command, exitStatus: r.exitCode, output: String(r.stderr ?? ''), machine },
+        { hint: 'is the machine running? `cclab status` shows it' },
+      );
+    }
+    return r.exitCode;
+  }
+
   /** Removes the config file when DirectSsh made its own temporary directory. */
   async close(): Promise<void> {
     if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });

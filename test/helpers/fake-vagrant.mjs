@@ -31,6 +31,9 @@
  *   FAKE_VAGRANT_PLUGINS        name:version:scope,… (default vagrant-libvirt:0.11.2:system; "" for none)
  *   FAKE_VAGRANT_SSH_EXIT       exit status of `vagrant ssh` (default 0)
  *   FAKE_VAGRANT_FAIL_SNAPSHOT  machine(s) whose `snapshot save` fails (VBoxManage's error, exit 1)
+ *   FAKE_VAGRANT_SSH_USER       User of `ssh-config` (default core); FAKE_VAGRANT_SSH_KEY its IdentityFile
+ *                               (default VAGRANT_HOME's insecure key); FAKE_VAGRANT_SSH_PORT: every machine
+ *                               booted is at 127.0.0.1:PORT. Tests point them at a real sshd.
  *
  * Differences from Vagrant kept on purpose: no provisioners run; `up` of a VirtualBox machine
  * always behaves like a linked clone (the box is imported once, later machines are cloned).
@@ -196,7 +199,7 @@ function providerOf(name, wanted) {
 }
 
 function sshUser() {
-  return 'core';
+  return env.FAKE_VAGRANT_SSH_USER || 'core';
 }
 
 function vagrantHome() {
@@ -546,7 +549,7 @@ const commands = {
     for (const m of list) {
       const st = readMachine(e, m.name);
       if (st?.state !== 'running') throw new VagrantError('Vagrant::Errors::SSHNotReady', MESSAGES.sshNotReady);
-      const key = path.join(vagrantHome(), 'insecure_private_key');
+      const key = env.FAKE_VAGRANT_SSH_KEY || path.join(vagrantHome(), 'insecure_private_key');
       blocks.push(
         [
           `Host ${m.name}`,
@@ -592,7 +595,7 @@ async function bringUp(e, { m, providerName, p, st }, failBoot, destroyOnError) 
       say(m.name, 'flag to force provisioning. Provisioners marked to run always will still run.');
       return;
     }
-    const ssh = p.ssh(m.index);
+    const ssh = env.FAKE_VAGRANT_SSH_PORT ? { host: '127.0.0.1', port: Number(env.FAKE_VAGRANT_SSH_PORT) } : p.ssh(m.index);
     if (created) {
       await importBox(e, m.name, providerName, p);
       checkpoint();
