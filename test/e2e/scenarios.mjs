@@ -242,7 +242,7 @@ function devScenario(os) {
     name: os === 'coreos' ? 'dev' : 'dev-flatcar',
     needsCclab: true,
     vms: 2,
-    description: `cclab up dev --workers 1 (${os} mode), check healthy, stop etcd, check names it, cclab down`,
+    description: `cclab up dev --workers 1 (${os} mode), check healthy${os === 'coreos' ? ', etcdctl, snapshot save, kill a worker, snapshot restore' : ''}, stop etcd, check names it, cclab down`,
     steps: [
       [`cclab up ${lab} --workers 1 --os ${os}`, (ctx) => ctx.cclab(['up', 'dev', ...(lab === 'dev' ? [] : ['--name', lab]), '--workers', '1', ...COMMON_UP, '--os', os, '--subnet', `${subnet}.0/24`, ...extra], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
       ...healthyDevSteps(lab, subnet),
@@ -259,6 +259,7 @@ function devScenario(os) {
             ctx.say(stdout.trim().replace(/\n/g, ' | '));
           }]]
         : []),
+      ...(os === 'coreos' ? experimentSteps(lab) : []),
       [`stop ${etcdUnit} on etcd-01 (cclab ssh)`, (ctx) => ctx.cclab(['ssh', lab, 'etcd-01', '--', 'sudo', 'systemctl', 'stop', etcdUnit], { timeoutMs: 120_000 })],
       [`cclab check ${lab} fails and names etcd on etcd-01`, async (ctx) => {
         const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
@@ -274,6 +275,50 @@ function devScenario(os) {
       await ctx.cclab(['down', lab], { timeoutMs: 300_000, check: false });
     },
   };
+}
+
+/**
+ * The guide's experiments on a booted dev lab (CoreOS mode: etcd v2 API): a key through `cclab
+ * etcdctl`, a snapshot of both machines, a second write, the plug pulled on worker-01 (`cclab
+ * check` names it and says it was killed), then the snapshot restored: worker-01 runs again, the
+ * lab is healthy, and the key holds what it held when the snapshot was taken.
+ */
+function experimentSteps(lab) {
+  const etcdctl = (ctx, args) => ctx.cclab(['etcdctl', lab, '--', ...args], { timeoutMs: 120_000 });
+  return [
+    ['cclab etcdctl: set a key through etcd-01 (etcd v2 API)', async (ctx) => {
+      await etcdctl(ctx, ['set', '/cclab/e2e', 'before-snapshot']);
+      const { stdout } = await etcdctl(ctx, ['get', '/cclab/e2e']);
+      assert(stdout.trim() === 'before-snapshot', `etcdctl get printed ${JSON.stringify(stdout)}`);
+    }],
+    [`cclab snapshot ${lab} save base (both machines)`, async (ctx) => {
+      await ctx.cclab(['snapshot', lab, 'save', 'base'], { timeoutMs: 600_000 });
+      const { stdout } = await ctx.cclab(['snapshot', lab, 'list', '--json'], { timeoutMs: 120_000 });
+      const [snap] = JSON.parse(stdout).snapshots;
+      assert(snap?.name === 'base' && snap.missing.length === 0 && snap.machines.length === 2, `snapshot list: ${stdout}`);
+    }],
+    ['the key is changed after the snapshot', (ctx) => etcdctl(ctx, ['set', '/cclab/e2e', 'after-snapshot'])],
+    [`cclab kill ${lab} worker-01: check is unhealthy and names the killed machine`, async (ctx) => {
+      await ctx.cclab(['kill', lab, 'worker-01'], { timeoutMs: 300_000 });
+      const st = JSON.parse((await ctx.cclab(['status', lab, '--json', '--no-health'], { timeoutMs: 120_000 })).stdout);
+      const w = st.machines.find((m) => m.name === 'worker-01');
+      assert(w.state === 'shutoff' && w.killedAt, `worker-01 after kill: ${JSON.stringify(w)}`);
+      const r = await ctx.cclab(['check', lab], { timeoutMs: 300_000, check: false });
+      const text = `${r.stdout}\n${r.stderr}`;
+      assert(r.code === 6, `cclab check exited ${r.code} (expected 6):\n${text}`);
+      assert(/worker-01 was powered off by `cclab kill`/.test(text), `check does not say worker-01 was killed:\n${text}`);
+      assert(/^etcd: healthy/m.test(r.stdout), `etcd-01 should be healthy:\n${text}`);
+      ctx.say(r.stdout.trim().split('\n').slice(0, 14).join('\n'));
+    }],
+    [`cclab snapshot ${lab} restore base: both machines back, healthy, the key as it was`, async (ctx) => {
+      const r = await ctx.cclab(['snapshot', lab, 'restore', 'base', '--timeout', '5m'], { timeoutMs: 900_000, check: false });
+      assert(r.code === 0, `restore exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      const { stdout } = await etcdctl(ctx, ['get', '/cclab/e2e']);
+      assert(stdout.trim() === 'before-snapshot', `after the restore the key holds ${JSON.stringify(stdout.trim())}`);
+      const st = JSON.parse((await ctx.cclab(['status', lab, '--json', '--no-health'], { timeoutMs: 120_000 })).stdout);
+      assert(st.machines.every((m) => m.state === 'running' && m.killedAt === null), `machines after the restore: ${JSON.stringify(st.machines)}`);
+    }],
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
