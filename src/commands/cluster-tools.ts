@@ -113,9 +113,14 @@ export async function etcdctl(
   const m = await requireLab(deps.store, opts.name);
   withEtcd(m, 'cclab etcdctl');
   const machine = pickMachine(m, opts.machine, (x) => x.etcd !== 'none', 'etcdctl');
+  return onMachine(m, machine, deps, ctx, (shell) => shell.interactive(machine, remoteEtcdctl(m.lab, opts.args), ctx.signal));
+}
+
+/** Runs `work` with SSH to one machine of the lab, closed after. */
+async function onMachine<T>(m: Manifest, machine: string, deps: ClusterToolDeps, ctx: Context, work: (shell: MachineShell) => Promise<T>): Promise<T> {
   const shell = await (deps.openShell ?? vagrantShell(deps, ctx))(m, [machine]);
   try {
-    return await shell.interactive(machine, remoteEtcdctl(m.lab, opts.args), ctx.signal);
+    return await work(shell);
   } finally {
     await shell.close();
   }
@@ -147,14 +152,11 @@ export async function fleetctl(
     uploads.push({ from, to });
     return to;
   });
-  const shell = await (deps.openShell ?? vagrantShell(deps, ctx))(m, [machine]);
-  try {
+  return onMachine(m, machine, deps, ctx, async (shell) => {
     for (const u of uploads) {
       ctx.io.err(`Uploading ${u.from} to ${machine}:${u.to}\n`);
       await shell.upload(machine, u.from, u.to, ctx.signal);
     }
-    return await shell.interactive(machine, remoteFleetctl(m.lab, args), ctx.signal);
-  } finally {
-    await shell.close();
-  }
+    return shell.interactive(machine, remoteFleetctl(m.lab, args), ctx.signal);
+  });
 }

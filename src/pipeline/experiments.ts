@@ -48,29 +48,41 @@ function withStates(m: Manifest, states: MachineStatus[], now: string, change: (
  * can say the machine is down on purpose; `cclab up NAME` brings it back.
  */
 export async function killMachines(name: string, names: string[], deps: LifecycleDeps, ctx: Context): Promise<string[]> {
-  const release = await lockExisting(deps.store, name, 'cclab kill');
+  return underLock(name, 'cclab kill', deps, ctx, async (m, dir) => {
+    const machines = machinesOf(m, names, 'kill');
+    const before = await deps.vagrant.status(dir, machines);
+    const notRunning = before.filter((s) => s.state !== 'running');
+    if (notRunning.length > 0) {
+      throw new UsageError(`${notRunning.map((s) => `${s.name} is ${s.state}`).join(', ')}: only a running machine can be killed`, {
+        hint: `\`cclab up ${name}\` starts every machine of the lab`,
+      });
+    }
+    ctx.io.err(`Pulling the plug on ${machines.join(', ')}…\n`);
+    await deps.vagrant.halt(dir, machines, { force: true, signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    const now = (deps.now ?? (() => new Date()))().toISOString();
+    const after = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
+    await deps.store.write(withStates(m, after, now, (x) => (machines.includes(x.name) ? { ...x, state: x.state === 'running' ? 'poweroff' : x.state, killedAt: now } : x)));
+    ctx.io.err(
+      `${machines.join(', ')} ${machines.length === 1 ? 'is' : 'are'} powered off (no clean shutdown).\n` +
+        `  What the cluster makes of it: cclab check ${name}\n  Bring ${machines.length === 1 ? 'it' : 'them'} back: cclab up ${name}\n`,
+    );
+    return machines;
+  });
+}
+
+/** The lab's created machines and the snapshots Vagrant lists for each. */
+async function snapshotsOnMachines(m: Manifest, dir: string, deps: LifecycleDeps): Promise<{ created: string[]; found: Map<string, string[]> }> {
+  const states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
+  const created = m.machines.filter((x) => (states.find((s) => s.name === x.name)?.state ?? 'not_created') !== 'not_created').map((x) => x.name);
+  return { created, found: created.length > 0 ? await deps.vagrant.snapshotList(dir, created) : new Map<string, string[]>() };
+}
+
+/** Runs `work` on lab `name` holding its lock, as orderly work (a signal lets it finish its step). */
+async function underLock<T>(name: string, command: string, deps: LifecycleDeps, ctx: Context, work: (m: Manifest, dir: string) => Promise<T>): Promise<T> {
+  const release = await lockExisting(deps.store, name, command);
   return orderly(ctx, async () => {
     try {
-      const m = await requireLab(deps.store, name);
-      const machines = machinesOf(m, names, 'kill');
-      const dir = deps.store.dir(name);
-      const before = await deps.vagrant.status(dir, machines);
-      const notRunning = before.filter((s) => s.state !== 'running');
-      if (notRunning.length > 0) {
-        throw new UsageError(`${notRunning.map((s) => `${s.name} is ${s.state}`).join(', ')}: only a running machine can be killed`, {
-          hint: `\`cclab up ${name}\` starts every machine of the lab`,
-        });
-      }
-      ctx.io.err(`Pulling the plug on ${machines.join(', ')}…\n`);
-      await deps.vagrant.halt(dir, machines, { force: true, signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
-      const now = (deps.now ?? (() => new Date()))().toISOString();
-      const after = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
-      await deps.store.write(withStates(m, after, now, (x) => (machines.includes(x.name) ? { ...x, state: x.state === 'running' ? 'poweroff' : x.state, killedAt: now } : x)));
-      ctx.io.err(
-        `${machines.join(', ')} ${machines.length === 1 ? 'is' : 'are'} powered off (no clean shutdown).\n` +
-          `  What the cluster makes of it: cclab check ${name}\n  Bring ${machines.length === 1 ? 'it' : 'them'} back: cclab up ${name}\n`,
-      );
-      return machines;
+      return await work(await requireLab(deps.store, name), deps.store.dir(name));
     } finally {
       await release();
     }
@@ -106,36 +118,29 @@ async function createdMachines(m: Manifest, dir: string, deps: LifecycleDeps): P
  */
 export async function saveSnapshot(name: string, snapshot: string, deps: LifecycleDeps, ctx: Context): Promise<LabSnapshot> {
   checkSnapshotName(snapshot);
-  const release = await lockExisting(deps.store, name, 'cclab snapshot save');
-  return orderly(ctx, async () => {
-    try {
-      const m = await requireLab(deps.store, name);
-      const dir = deps.store.dir(name);
-      if ((m.snapshots ?? []).some((s) => s.name === snapshot)) {
-        throw new UsageError(`lab ${name} already has a snapshot ${snapshot}`, { hint: `delete it first (\`cclab snapshot ${name} delete ${snapshot}\`) or pick another name` });
-      }
-      const machines = await createdMachines(m, dir, deps);
-      const found = await deps.vagrant.snapshotList(dir, machines);
-      const stray = machines.filter((x) => found.get(x)?.includes(snapshot));
-      if (stray.length > 0) {
-        throw new UsageError(`${stray.join(', ')} already ${stray.length === 1 ? 'has' : 'have'} a snapshot named ${snapshot} that cclab did not take`, {
-          hint: `pick another name, or remove it with \`vagrant snapshot delete ${snapshot}\` in ${dir}`,
-        });
-      }
-      ctx.io.err(`Saving snapshot ${snapshot} of ${machines.join(', ')}…\n`);
-      try {
-        await deps.vagrant.snapshotSave(dir, machines, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
-      } catch (e) {
-        const undone = await undoPartialSave(dir, machines, snapshot, deps, ctx);
-        throw undone ? withHint(e, `no machine keeps a part of snapshot ${snapshot}`) : e;
-      }
-      const taken: LabSnapshot = { name: snapshot, createdAt: (deps.now ?? (() => new Date()))().toISOString(), machines };
-      await deps.store.write({ ...m, snapshots: [...(m.snapshots ?? []), taken], updatedAt: taken.createdAt });
-      ctx.io.err(`Snapshot ${snapshot} of lab ${name} saved (${machines.length} machine${machines.length === 1 ? '' : 's'}); go back to it with \`cclab snapshot ${name} restore ${snapshot}\`.\n`);
-      return taken;
-    } finally {
-      await release();
+  return underLock(name, 'cclab snapshot save', deps, ctx, async (m, dir) => {
+    if ((m.snapshots ?? []).some((s) => s.name === snapshot)) {
+      throw new UsageError(`lab ${name} already has a snapshot ${snapshot}`, { hint: `delete it first (\`cclab snapshot ${name} delete ${snapshot}\`) or pick another name` });
     }
+    const machines = await createdMachines(m, dir, deps);
+    const found = await deps.vagrant.snapshotList(dir, machines);
+    const stray = machines.filter((x) => found.get(x)?.includes(snapshot));
+    if (stray.length > 0) {
+      throw new UsageError(`${stray.join(', ')} already ${stray.length === 1 ? 'has' : 'have'} a snapshot named ${snapshot} that cclab did not take`, {
+        hint: `pick another name, or remove it with \`vagrant snapshot delete ${snapshot}\` in ${dir}`,
+      });
+    }
+    ctx.io.err(`Saving snapshot ${snapshot} of ${machines.join(', ')}…\n`);
+    try {
+      await deps.vagrant.snapshotSave(dir, machines, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    } catch (e) {
+      const undone = await undoPartialSave(dir, machines, snapshot, deps, ctx);
+      throw undone ? withHint(e, `no machine keeps a part of snapshot ${snapshot}`) : e;
+    }
+    const taken: LabSnapshot = { name: snapshot, createdAt: (deps.now ?? (() => new Date()))().toISOString(), machines };
+    await deps.store.write({ ...m, snapshots: [...(m.snapshots ?? []), taken], updatedAt: taken.createdAt });
+    ctx.io.err(`Snapshot ${snapshot} of lab ${name} saved (${machines.length} machine${machines.length === 1 ? '' : 's'}); go back to it with \`cclab snapshot ${name} restore ${snapshot}\`.\n`);
+    return taken;
   });
 }
 
@@ -174,32 +179,25 @@ function withHint(e: unknown, first: string): unknown {
  */
 export async function restoreSnapshot(name: string, snapshot: string, opts: { timeoutMs: number }, deps: SnapshotDeps, ctx: Context): Promise<LabHealth | undefined> {
   checkSnapshotName(snapshot);
-  const release = await lockExisting(deps.store, name, 'cclab snapshot restore');
-  const m = await orderly(ctx, async () => {
-    try {
-      const m = await requireLab(deps.store, name);
-      const dir = deps.store.dir(name);
-      const machines = await createdMachines(m, dir, deps);
-      const found = await deps.vagrant.snapshotList(dir, machines);
-      const lacking = machines.filter((x) => !found.get(x)?.includes(snapshot));
-      if (lacking.length > 0) {
-        const known = (m.snapshots ?? []).map((s) => s.name);
-        throw new NotFoundError(
-          lacking.length === machines.length ? `lab ${name} has no snapshot ${snapshot}` : `${lacking.join(', ')} of lab ${name} ${lacking.length === 1 ? 'does' : 'do'} not have snapshot ${snapshot}: nothing was restored`,
-          { hint: known.length > 0 ? `its snapshots: ${known.join(', ')}` : `take one with \`cclab snapshot ${name} save SNAPSHOT\`` },
-        );
-      }
-      ctx.io.err(`Restoring snapshot ${snapshot} on ${machines.join(', ')}…\n`);
-      await deps.vagrant.snapshotRestore(dir, machines, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
-      const now = (deps.now ?? (() => new Date()))().toISOString();
-      const states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
-      const next = withStates(m, states, now, ({ killedAt: _, ...x }) => x);
-      await deps.store.write(next);
-      ctx.io.err(`Lab ${name} is back at snapshot ${snapshot}.\n`);
-      return next;
-    } finally {
-      await release();
+  const m = await underLock(name, 'cclab snapshot restore', deps, ctx, async (m, dir) => {
+    const machines = await createdMachines(m, dir, deps);
+    const found = await deps.vagrant.snapshotList(dir, machines);
+    const lacking = machines.filter((x) => !found.get(x)?.includes(snapshot));
+    if (lacking.length > 0) {
+      const known = (m.snapshots ?? []).map((s) => s.name);
+      throw new NotFoundError(
+        lacking.length === machines.length ? `lab ${name} has no snapshot ${snapshot}` : `${lacking.join(', ')} of lab ${name} ${lacking.length === 1 ? 'does' : 'do'} not have snapshot ${snapshot}: nothing was restored`,
+        { hint: known.length > 0 ? `its snapshots: ${known.join(', ')}` : `take one with \`cclab snapshot ${name} save SNAPSHOT\`` },
+      );
     }
+    ctx.io.err(`Restoring snapshot ${snapshot} on ${machines.join(', ')}…\n`);
+    await deps.vagrant.snapshotRestore(dir, machines, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    const now = (deps.now ?? (() => new Date()))().toISOString();
+    const states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
+    const next = withStates(m, states, now, ({ killedAt: _, ...x }) => x);
+    await deps.store.write(next);
+    ctx.io.err(`Lab ${name} is back at snapshot ${snapshot}.\n`);
+    return next;
   });
   if (!deps.health) return undefined;
   ctx.io.err('Checking health…\n');
@@ -220,10 +218,7 @@ export interface SnapshotListing {
 /** `cclab snapshot NAME list`: the manifest's snapshots, checked against what Vagrant lists. */
 export async function listSnapshots(name: string, deps: LifecycleDeps): Promise<SnapshotListing[]> {
   const m = await requireLab(deps.store, name);
-  const dir = deps.store.dir(name);
-  const states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
-  const created = m.machines.filter((x) => (states.find((s) => s.name === x.name)?.state ?? 'not_created') !== 'not_created').map((x) => x.name);
-  const found = created.length > 0 ? await deps.vagrant.snapshotList(dir, created) : new Map<string, string[]>();
+  const { found } = await snapshotsOnMachines(m, deps.store.dir(name), deps);
   const names = [...(m.snapshots ?? []).map((s) => s.name)];
   for (const list of found.values()) for (const s of list) if (!names.includes(s)) names.push(s);
   return names.map((s) => {
@@ -236,32 +231,23 @@ export async function listSnapshots(name: string, deps: LifecycleDeps): Promise<
 /** `cclab snapshot NAME delete SNAPSHOT`: from every machine that has it, then from the manifest. */
 export async function deleteSnapshot(name: string, snapshot: string, deps: LifecycleDeps, ctx: Context): Promise<void> {
   checkSnapshotName(snapshot);
-  const release = await lockExisting(deps.store, name, 'cclab snapshot delete');
-  await orderly(ctx, async () => {
-    try {
-      const m = await requireLab(deps.store, name);
-      const dir = deps.store.dir(name);
-      const states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
-      const created = m.machines.filter((x) => (states.find((s) => s.name === x.name)?.state ?? 'not_created') !== 'not_created').map((x) => x.name);
-      const found = created.length > 0 ? await deps.vagrant.snapshotList(dir, created) : new Map<string, string[]>();
-      const having = created.filter((x) => found.get(x)?.includes(snapshot));
-      const recorded = (m.snapshots ?? []).some((s) => s.name === snapshot);
-      if (having.length === 0 && !recorded) {
-        const known = (m.snapshots ?? []).map((s) => s.name);
-        throw new NotFoundError(`lab ${name} has no snapshot ${snapshot}`, { hint: known.length > 0 ? `its snapshots: ${known.join(', ')}` : 'it has no snapshots' });
-      }
-      if (having.length > 0) {
-        ctx.io.err(`Deleting snapshot ${snapshot} of ${having.join(', ')}…\n`);
-        try {
-          await deps.vagrant.snapshotDelete(dir, having, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
-        } catch (e) {
-          throw withHint(e, 'run the delete again: it removes what is left');
-        }
-      }
-      await deps.store.write({ ...m, snapshots: (m.snapshots ?? []).filter((s) => s.name !== snapshot), updatedAt: (deps.now ?? (() => new Date()))().toISOString() });
-      ctx.io.err(`Snapshot ${snapshot} of lab ${name} deleted.\n`);
-    } finally {
-      await release();
+  await underLock(name, 'cclab snapshot delete', deps, ctx, async (m, dir) => {
+    const { created, found } = await snapshotsOnMachines(m, dir, deps);
+    const having = created.filter((x) => found.get(x)?.includes(snapshot));
+    const recorded = (m.snapshots ?? []).some((s) => s.name === snapshot);
+    if (having.length === 0 && !recorded) {
+      const known = (m.snapshots ?? []).map((s) => s.name);
+      throw new NotFoundError(`lab ${name} has no snapshot ${snapshot}`, { hint: known.length > 0 ? `its snapshots: ${known.join(', ')}` : 'it has no snapshots' });
     }
+    if (having.length > 0) {
+      ctx.io.err(`Deleting snapshot ${snapshot} of ${having.join(', ')}…\n`);
+      try {
+        await deps.vagrant.snapshotDelete(dir, having, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+      } catch (e) {
+        throw withHint(e, 'run the delete again: it removes what is left');
+      }
+    }
+    await deps.store.write({ ...m, snapshots: (m.snapshots ?? []).filter((s) => s.name !== snapshot), updatedAt: (deps.now ?? (() => new Date()))().toISOString() });
+    ctx.io.err(`Snapshot ${snapshot} of lab ${name} deleted.\n`);
   });
 }
