@@ -16,7 +16,7 @@ export async function ls(opts: { json: boolean }, ctx: Context, deps: LifecycleD
   const rows = entries.map((e) => {
     const l = e.manifest;
     if (!l) {
-      return { name: e.name, architecture: null, machines: null, state: 'broken', os: null, provider: null, subnet: null, docker: null, error: e.error ? { message: e.error.message, hint: e.error.hint ?? null } : null };
+      return { name: e.name, architecture: null, machines: null, state: 'broken', os: null, provider: null, subnet: null, docker: null, snapshots: null, error: e.error ? { message: e.error.message, hint: e.error.hint ?? null } : null };
     }
     return {
       name: l.name,

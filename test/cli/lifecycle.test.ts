@@ -147,7 +147,7 @@ t.test('status --json and ls --json print exactly one JSON document on stdout; p
 
   t.equal(ls.code, 0);
   t.same(JSON.parse(ls.stdout), {
-    labs: [{ name: 'laptop', architecture: 'laptop', machines: 1, state: 'running', os: 'flatcar', provider: 'virtualbox', subnet: s.subnet, docker: 'tcp://127.0.0.1:3002' }],
+    labs: [{ name: 'laptop', architecture: 'laptop', machines: 1, state: 'running', os: 'flatcar', provider: 'virtualbox', subnet: s.subnet, docker: 'tcp://127.0.0.1:3002', snapshots: [] }],
   });
   t.match(lsHuman.stdout, /^NAME +ARCHITECTURE +MACHINES +STATE +OS +PROVIDER +SUBNET +DOCKER\nlaptop +laptop +1 +running +flatcar +virtualbox +192\.168\.\d+\.0\/24 +tcp:\/\/127\.0\.0\.1:3002\n$/);
   t.match(statusHuman.stdout, /^core-01 +docker +192\.168\.\d+\.101 +none +running$/m, 'the only lab, without naming it');
