@@ -29,7 +29,10 @@ import { labDeps } from './deps.js';
 
 /** A lab machine's terminal over SSH (injected in tests). */
 export interface MachineShell {
-  interactive(machine: string, argv: string[], signal?: AbortSignal): Promise<number>;
+  /** `forwardKey`: a private key offered to the machine through a forwarded agent of cclab's own. */
+  interactive(machine: string, argv: string[], signal?: AbortSignal, opts?: { forwardKey?: string | undefined }): Promise<number>;
+  /** The private key the machine is reached with. */
+  keyOf(machine: string): string | undefined;
   upload(machine: string, from: string, to: string, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
@@ -126,6 +129,9 @@ async function onMachine<T>(m: Manifest, machine: string, deps: ClusterToolDeps,
   }
 }
 
+/** fleetctl commands that SSH from the machine they run on to another one. */
+const FLEETCTL_SSH_COMMANDS = new Set(['status', 'journal', 'ssh']);
+
 /**
  * fleetctl on a fleet machine. Unit files named on the command line that exist on the host are
  * uploaded first (to /tmp/cclab-units, keeping their names, which fleet takes the unit name from).
@@ -157,6 +163,9 @@ export async function fleetctl(
       ctx.io.err(`Uploading ${u.from} to ${machine}:${u.to}\n`);
       await shell.upload(machine, u.from, u.to, ctx.signal);
     }
-    return shell.interactive(machine, remoteFleetctl(m.lab, args), ctx.signal);
+    // fleetctl status, journal and ssh go on from this machine to the unit's: the lab's key goes
+    // with them through a forwarded agent (every machine of a lab takes the same key).
+    const hops = FLEETCTL_SSH_COMMANDS.has(args.find((a) => !a.startsWith('-')) ?? '');
+    return shell.interactive(machine, remoteFleetctl(m.lab, args), ctx.signal, { forwardKey: hops ? shell.keyOf(machine) : undefined });
   });
 }

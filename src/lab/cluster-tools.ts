@@ -81,7 +81,8 @@ export const REMOTE_UNIT_DIR = '/tmp/cclab-units';
 /** The remote argv of `cclab fleetctl`: fleetctl from /opt/bin (Flatcar: installed at first boot) or PATH, etcd driver. */
 export function remoteFleetctl(lab: Lab, args: string[]): string[] {
   const script = 'PATH=/opt/bin:$PATH; export PATH; exec fleetctl "$@"';
-  return ['env', `${FLEETCTL_DRIVER}=etcd`, `${FLEETCTL_ENDPOINT}=${etcdEndpoints(lab).join(',')}`, 'sh', '-c', script, 'fleetctl', ...args];
+  // Lab machines make their SSH host keys at first boot: fleetctl's hops between them cannot know them.
+  return ['env', `${FLEETCTL_DRIVER}=etcd`, `${FLEETCTL_ENDPOINT}=${etcdEndpoints(lab).join(',')}`, `${FLEETCTL_STRICT_HOST_KEY_CHECKING}=false`, 'sh', '-c', script, 'fleetctl', ...args];
 }
 
 /** Unit file suffixes fleet accepts (a host file named on the fleetctl command line with one is uploaded). */

@@ -3,6 +3,7 @@
  * call): the hosts of `vagrant ssh-config`, parsed once per lab, are written to an OpenSSH config
  * file and `ssh -F FILE` runs each command.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,8 +170,14 @@ export class DirectSsh implements RemoteExec {
    * `cclab etcdctl`); resolves with the remote command's exit status. ssh's own failure (255)
    * is a CommandError, as for exec().
    */
-  async interactive(machine: string, argv: string[], signal?: AbortSignal): Promise<number> {
-    return this.streamed(machine, argv, 'inherit', signal);
+  async interactive(machine: string, argv: string[], signal?: AbortSignal, opts: { forwardKey?: string | undefined } = {}): Promise<number> {
+    if (opts.forwardKey === undefined) return this.streamed(machine, argv, 'inherit', signal);
+    return withAgent(opts.forwardKey, this.opts.env, (sock) => this.streamed(machine, argv, 'inherit', signal, sock));
+  }
+
+  /** The private key the machine's SSH settings name (Vagrant's `IdentityFile`), if any. */
+  keyOf(machine: string): string | undefined {
+    return this.hosts.get(machine)?.identityFiles[0];
   }
 
   /** Copies the local file `from` to `to` on `machine` (its directory is made), over the same SSH. */
@@ -179,15 +186,16 @@ export class DirectSsh implements RemoteExec {
     if (status !== 0) throw new CommandError(`could not copy ${from} to ${to} on ${machine} (exit status ${status})`, { command: ['ssh', machine, 'cat', '>', to], exitStatus: status, machine });
   }
 
-  private async streamed(machine: string, argv: string[], stdin: 'inherit' | { file: string }, signal?: AbortSignal): Promise<number> {
+  private async streamed(machine: string, argv: string[], stdin: 'inherit' | { file: string }, signal?: AbortSignal, agentSocket?: string): Promise<number> {
     const h = this.hosts.get(machine);
     if (h === undefined) {
       throw new NotFoundError(`no SSH data for machine ${machine}`, { hint: `known machines: ${[...this.hosts.keys()].join(', ') || 'none'}` });
     }
     const args = this.argv(machine, argv, this.opts.connectTimeoutSec * 1000);
+    if (agentSocket !== undefined) args.unshift('-A');
     const command = [this.opts.sshBin, ...args];
     const r = await execa(this.opts.sshBin, args, {
-      env: this.opts.env,
+      env: agentSocket === undefined ? this.opts.env : { ...this.opts.env, SSH_AUTH_SOCK: agentSocket },
       extendEnv: false,
       stdin: stdin === 'inherit' ? 'inherit' : stdin,
       stdout: 'inherit',
@@ -215,5 +223,32 @@ export class DirectSsh implements RemoteExec {
   /** Removes the config file when DirectSsh made its own temporary directory. */
   async close(): Promise<void> {
     if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `work` with an ssh-agent of its own (`ssh-agent -D`, a child stopped by PID after) that
+ * holds `key`: forwarded with `ssh -A`, it lets a command on a lab machine SSH to the other
+ * machines (fleetctl status and journal) with the lab's key, without the user's own agent.
+ */
+async function withAgent<T>(key: string, env: Record<string, string | undefined>, work: (socket: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cclab-agent-'));
+  const socket = path.join(dir, 'agent.sock');
+  const agent = execa('ssh-agent', ['-D', '-a', socket], { env, extendEnv: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false });
+  try {
+    for (let i = 0; i < 100 && !existsSync(socket); i++) {
+      if (agent.exitCode !== null && agent.exitCode !== undefined) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!existsSync(socket)) {
+      throw new PreflightError([{ check: 'ssh-agent', message: '`ssh-agent` did not start', fix: 'install the OpenSSH client (ssh-agent, ssh-add)' }]);
+    }
+    const add = await execa('ssh-add', ['-q', key], { env: { ...env, SSH_AUTH_SOCK: socket }, extendEnv: false, stdin: 'ignore', reject: false, all: true });
+    if (add.exitCode !== 0) throw new CommandError(`could not add the lab's key ${key} to an agent`, { command: ['ssh-add', key], exitStatus: add.exitCode, output: String(add.all ?? '') });
+    return await work(socket);
+  } finally {
+    agent.kill('SIGTERM');
+    await agent;
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -28,16 +29,25 @@ if (requireBinaries(t, ['etcd', 'etcdctl', 'sshd', 'ssh', 'ssh-keygen', 'bash', 
     extraConfig: (dir) => {
       const bin = path.join(dir, 'bin');
       fs.mkdirSync(bin);
-      // The fleetctl stand-in: what it was given, and the unit file it was pointed at.
-      fs.writeFileSync(
-        path.join(bin, 'fleetctl'),
-        '#!/bin/sh\necho "fleetctl $*"\necho "driver=$FLEETCTL_DRIVER endpoint=$FLEETCTL_ENDPOINT"\nfor a in "$@"; do if [ -f "$a" ]; then echo "--- $a"; cat "$a"; fi; done\n',
-        { mode: 0o755 },
-      );
       return [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`];
     },
   });
   const user = (await exec('id', ['-un'])).stdout.trim();
+  // The fleetctl stand-in: what it was given, the unit file it was pointed at, and for `status` a
+  // hop to "another machine" (the same sshd) with whatever key the forwarded agent holds.
+  fs.writeFileSync(
+    path.join(server.dir, 'bin', 'fleetctl'),
+    [
+      '#!/bin/sh',
+      'echo "fleetctl $*"',
+      'echo "driver=$FLEETCTL_DRIVER endpoint=$FLEETCTL_ENDPOINT strict=$FLEETCTL_STRICT_HOST_KEY_CHECKING"',
+      'for a in "$@"; do if [ -f "$a" ]; then echo "--- $a"; cat "$a"; fi; done',
+      'echo "agent-keys=$(ssh-add -l 2>/dev/null | grep -c .)"',
+      `if [ "$1" = status ]; then ssh -o BatchMode=yes -o IdentitiesOnly=no -o IdentityFile=none -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p ${server.port} ${user}@127.0.0.1 echo hop-ok; fi`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
   const h = cliHome(t, { FAKE_VAGRANT_SSH_PORT: String(server.port), FAKE_VAGRANT_SSH_USER: user, FAKE_VAGRANT_SSH_KEY: server.key });
   const up = await h.run(['up', 'dev', '--workers', '1', '--no-wait']);
   t.equal(up.code, 0, 'the lab is up (fake vagrant)', { stderr: up.stderr });
@@ -116,9 +126,16 @@ if (requireBinaries(t, ['etcd', 'etcdctl', 'sshd', 'ssh', 'ssh-keygen', 'bash', 
     const r = await h.run(['fleetctl', 'dev', '--', 'start', path.join(units, 'web@.service'), 'other.service']);
     t.equal(r.code, 0, '', { stderr: r.stderr });
     t.match(r.stdout, /^fleetctl start \/tmp\/cclab-units\/web@\.service other\.service$/m, 'the host file is replaced by its uploaded copy; a unit name is left alone');
-    t.match(r.stdout, new RegExp(`^driver=etcd endpoint=${url.replace(/\./g, '\\.')}$`, 'm'));
+    t.match(r.stdout, new RegExp(`^driver=etcd endpoint=${url.replace(/\./g, '\\.')} strict=false$`, 'm'));
+    t.match(r.stdout, /^agent-keys=0$/m, 'start needs no agent: none is forwarded');
     t.match(r.stdout, /^--- \/tmp\/cclab-units\/web@\.service\n\[Service\]\nExecStart=\/bin\/true\n/m, 'the uploaded file is the host’s');
     t.match(r.stderr, /Uploading .*web@\.service to etcd-01:\/tmp\/cclab-units\/web@\.service/);
+    const status = await h.run(['fleetctl', 'dev', '--', 'status', 'web@1.service']);
+    t.equal(status.code, 0, '', { stderr: status.stderr });
+    t.match(status.stdout, /^agent-keys=1$/m, 'status: the lab key goes with it through a forwarded agent');
+    t.match(status.stdout, /^hop-ok$/m, 'and it logs in to another machine with it');
+    t.same(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('cclab-agent-')), [], 'the agent’s directory is gone');
+    t.equal((await exec('sh', ['-c', 'pgrep -f "^ssh-agent -D -a" || true'])).stdout, '', 'no agent left running');
     fs.writeFileSync(path.join(units, 'bad.service'), '[Service]\nExecStart=/bin/true\n[X-Fleet]\nGlobal=true\nConflicts=web@*.service\n');
     const bad = await h.run(['fleetctl', 'dev', '--', 'start', path.join(units, 'bad.service')]);
     t.equal(bad.code, 2, 'a unit fleet would refuse is not uploaded');

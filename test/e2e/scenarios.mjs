@@ -426,6 +426,79 @@ function devIgnitionScenario() {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// small-3: the guide's small cluster with three etcd members, booted from cclab's Ignition on the
+// Flatcar stand-in, and the experiments on it: pull the plug on a member (quorum kept), resume,
+// snapshot and restore. Three VMs under emulation: opt-in (`--scenario small-3`), outside the
+// default run's time budget.
+
+function smallThreeScenario() {
+  const lab = 'small';
+  const subnet = '192.168.62';
+  const members = ['core-01', 'core-02', 'core-03'];
+  const etcdctl = (ctx, args) => ctx.cclab(['etcdctl', lab, '--', ...args], { timeoutMs: 120_000 });
+  // Healthy checks may wait for the cluster to settle; the one after the kill polls to a short deadline.
+  const check = async (ctx, timeout = '60s') => {
+    const r = await ctx.cclab(['check', lab, '--timeout', timeout], { timeoutMs: 300_000, check: false });
+    return { ...r, text: `${r.stdout}\n${r.stderr}` };
+  };
+  return {
+    name: 'small-3',
+    needsCclab: true,
+    needsFlatcarStandin: true,
+    vms: 3,
+    description: 'cclab up small --members 3 --os flatcar (Ignition), etcdctl member list, kill core-02 (quorum kept), up resumes it, snapshot save/restore, down',
+    async setup(ctx) {
+      await removeFlatcarBox(ctx);
+    },
+    steps: [
+      ['cclab box add --image <Flatcar stand-in> --channel stable', (ctx) => ctx.cclab(['box', 'add', '--image', ctx.flatcarStandin, '--channel', 'stable', '--version', '1.0.0'], { timeoutMs: 600_000 })],
+      [`cclab up ${lab} --members 3 --os flatcar --provider libvirt`, (ctx) =>
+        ctx.cclab(['up', lab, '--members', '3', '--provider', 'libvirt', '--os', 'flatcar', '--libvirt-driver', 'qemu', '--memory', '1024', '--cpus', '1',
+          '--subnet', `${subnet}.0/24`, '--fleetd', join(E2E_DIR, 'box', 'fleetd-standin')], { timeoutMs: ctx.upTimeoutMs(3) + HEALTH_WAIT_MS, boot: true })],
+      [`cclab check ${lab}: healthy, 3 members`, async (ctx) => {
+        const r = await check(ctx);
+        assert(r.code === 0 && /^etcd: healthy/m.test(r.stdout), `cclab check exited ${r.code}:\n${r.text}`);
+        for (const m of members) assert(new RegExp(`✓ etcd member ${m} `).test(r.stdout), `no healthy member ${m}:\n${r.text}`);
+      }],
+      [`cclab etcdctl ${lab} -- member list: 3 members`, async (ctx) => {
+        const { stdout } = await etcdctl(ctx, ['member', 'list']);
+        const started = stdout.split('\n').filter((l) => /, started, core-0[123], /.test(l));
+        assert(started.length === 3, `member list:\n${stdout}`);
+      }],
+      [`cclab kill ${lab} core-02: etcd degraded, quorum kept, core-02 named`, async (ctx) => {
+        await ctx.cclab(['kill', lab, 'core-02'], { timeoutMs: 300_000 });
+        const r = await check(ctx, '15s');
+        assert(r.code === 6, `cclab check exited ${r.code} (expected 6):\n${r.text}`);
+        assert(/^etcd: degraded — core-02 is down; quorum kept \(2 of 3 members up\)$/m.test(r.stdout), `etcd verdict:\n${r.text}`);
+        assert(/core-02 was powered off by `cclab kill`/.test(r.stdout), `core-02 not named as killed:\n${r.text}`);
+        ctx.say(r.stdout.trim().split('\n').slice(-4).join('\n'));
+      }],
+      [`cclab up ${lab} brings core-02 back; healthy`, async (ctx) => {
+        await ctx.cclab(['up', lab], { timeoutMs: ctx.upTimeoutMs(1) + HEALTH_WAIT_MS, boot: true });
+        const r = await check(ctx);
+        assert(r.code === 0, `cclab check exited ${r.code}:\n${r.text}`);
+      }],
+      [`cclab snapshot ${lab} save base, a key written, restore base: the key is gone, healthy`, async (ctx) => {
+        await ctx.cclab(['snapshot', lab, 'save', 'base'], { timeoutMs: 900_000 });
+        await etcdctl(ctx, ['put', 'cclab-e2e', 'after-snapshot']);
+        const before = await etcdctl(ctx, ['get', 'cclab-e2e', '--print-value-only']);
+        assert(before.stdout.trim() === 'after-snapshot', `get before the restore: ${before.stdout}`);
+        const r = await ctx.cclab(['snapshot', lab, 'restore', 'base', '--timeout', '5m'], { timeoutMs: 900_000, check: false });
+        assert(r.code === 0, `restore exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+        const after = await etcdctl(ctx, ['get', 'cclab-e2e', '--print-value-only']);
+        assert(after.stdout.trim() === '', `after the restore the key holds ${JSON.stringify(after.stdout)}`);
+      }],
+      [`cclab down ${lab}`, (ctx) => ctx.cclab(['down', lab], { timeoutMs: 300_000 })],
+      [`nothing of lab ${lab} is left`, labGone(lab)],
+    ],
+    async cleanup(ctx) {
+      await ctx.cclab(['down', lab], { timeoutMs: 300_000, check: false });
+      await removeFlatcarBox(ctx);
+    },
+  };
+}
+
 /** Always last: the run left no domain, network or lab directory behind (checked before teardown). */
 export const leftoversScenario = {
   name: 'leftovers',
@@ -456,6 +529,7 @@ export const SCENARIOS = {
   dev: devScenario('coreos'),
   'dev-flatcar': devScenario('flatcar'),
   'dev-ignition': devIgnitionScenario(),
+  'small-3': smallThreeScenario(),
 };
 
 /** Run when no --scenario is given: every cclab path (laptop, CoreOS, Flatcar on a box of one's own, Flatcar's image with Ignition). */
