@@ -132,7 +132,8 @@ export async function saveSnapshot(name: string, snapshot: string, deps: Lifecyc
     }
     ctx.io.err(`Saving snapshot ${snapshot} of ${machines.join(', ')}…\n`);
     try {
-      await deps.vagrant.snapshotSave(dir, machines, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+      // Every machine of the lab is created (above): one `vagrant snapshot save` takes them all.
+      await deps.vagrant.snapshotSave(dir, undefined, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
     } catch (e) {
       const undone = await undoPartialSave(dir, machines, snapshot, deps, ctx);
       throw undone ? withHint(e, `no machine keeps a part of snapshot ${snapshot}`) : e;
@@ -154,13 +155,23 @@ async function undoPartialSave(dir: string, machines: string[], snapshot: string
     const made = machines.filter((x) => found.get(x)?.includes(snapshot));
     if (made.length > 0) {
       ctx.io.err(`The save failed; removing snapshot ${snapshot} from ${made.join(', ')}, which had it…\n`);
-      await deps.vagrant.snapshotDelete(dir, made, snapshot, { onLine: (l) => ctx.io.err(`  ${l}\n`) });
+      await deleteFrom(dir, made, machines, snapshot, deps, ctx, undefined);
     }
     return true;
   } catch (e) {
     ctx.io.err(`warning: could not remove the parts of snapshot ${snapshot} already taken (${(e as Error).message.split('\n')[0]}); \`cclab snapshot NAME list\` shows them\n`);
     return false;
   }
+}
+
+/**
+ * `vagrant snapshot delete` of `snapshot` on `having`: one process for the whole lab when every
+ * machine (`all`) has it, else one per machine (Vagrant takes one machine name or none).
+ */
+async function deleteFrom(dir: string, having: string[], all: string[], snapshot: string, deps: LifecycleDeps, ctx: Context, signal: AbortSignal | undefined): Promise<void> {
+  const run = { ...(signal && { signal }), onLine: (l: string) => ctx.io.err(`  ${l}\n`) };
+  if (all.every((x) => having.includes(x))) return deps.vagrant.snapshotDelete(dir, undefined, snapshot, run);
+  for (const machine of having) await deps.vagrant.snapshotDelete(dir, machine, snapshot, run);
 }
 
 /** A failed Vagrant command's error with a word put before its hint. */
@@ -191,7 +202,7 @@ export async function restoreSnapshot(name: string, snapshot: string, opts: { ti
       );
     }
     ctx.io.err(`Restoring snapshot ${snapshot} on ${machines.join(', ')}…\n`);
-    await deps.vagrant.snapshotRestore(dir, machines, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    await deps.vagrant.snapshotRestore(dir, undefined, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
     const now = (deps.now ?? (() => new Date()))().toISOString();
     const states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
     const next = withStates(m, states, now, ({ killedAt: _, ...x }) => x);
@@ -242,7 +253,7 @@ export async function deleteSnapshot(name: string, snapshot: string, deps: Lifec
     if (having.length > 0) {
       ctx.io.err(`Deleting snapshot ${snapshot} of ${having.join(', ')}…\n`);
       try {
-        await deps.vagrant.snapshotDelete(dir, having, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+        await deleteFrom(dir, having, m.machines.map((x) => x.name), snapshot, deps, ctx, ctx.signal);
       } catch (e) {
         throw withHint(e, 'run the delete again: it removes what is left');
       }

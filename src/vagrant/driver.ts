@@ -61,12 +61,15 @@ export interface VagrantDriver {
   up(cwd: string, opts: VagrantUpOptions): Promise<void>;
   /** `vagrant halt [MACHINES]`; with `force`, `vagrant halt --force`: the plug is pulled, no clean shutdown. */
   halt(cwd: string, machines?: string[], opts?: RunControl & { force?: boolean }): Promise<void>;
-  /** `vagrant snapshot save MACHINES… SNAPSHOT`: one process saves each machine in turn. */
-  snapshotSave(cwd: string, machines: string[], snapshot: string, opts?: RunControl): Promise<void>;
-  /** `vagrant snapshot restore MACHINES… SNAPSHOT --no-provision`: each machine back to it, running. */
-  snapshotRestore(cwd: string, machines: string[], snapshot: string, opts?: RunControl): Promise<void>;
-  /** `vagrant snapshot delete MACHINES… SNAPSHOT`. */
-  snapshotDelete(cwd: string, machines: string[], snapshot: string, opts?: RunControl): Promise<void>;
+  /**
+   * `vagrant snapshot save [MACHINE] SNAPSHOT`. Vagrant takes one machine or none: without
+   * `machine` (undefined), one process saves every machine of the Vagrantfile in turn.
+   */
+  snapshotSave(cwd: string, machine: string | undefined, snapshot: string, opts?: RunControl): Promise<void>;
+  /** `vagrant snapshot restore [MACHINE] SNAPSHOT --no-provision`: back to it, running (every machine without `machine`). */
+  snapshotRestore(cwd: string, machine: string | undefined, snapshot: string, opts?: RunControl): Promise<void>;
+  /** `vagrant snapshot delete [MACHINE] SNAPSHOT` (every machine without `machine`). */
+  snapshotDelete(cwd: string, machine: string | undefined, snapshot: string, opts?: RunControl): Promise<void>;
   /** `vagrant snapshot list --machine-readable [MACHINES]`: each machine's snapshot names. */
   snapshotList(cwd: string, machines?: string[]): Promise<Map<string, string[]>>;
   /** `vagrant destroy -f [MACHINES]`. */
@@ -263,16 +266,16 @@ export function driverOn(
       await check(['halt', ...(force ? ['--force'] : []), ...machines], { cwd, ...run, machine: one(machines) });
     },
 
-    async snapshotSave(cwd, machines, snapshot, o = {}) {
-      await check(['snapshot', 'save', ...machines, snapshot], { cwd, ...o, machine: one(machines) });
+    async snapshotSave(cwd, machine, snapshot, o = {}) {
+      await check(['snapshot', 'save', ...(machine === undefined ? [] : [machine]), snapshot], { cwd, ...o, machine });
     },
 
-    async snapshotRestore(cwd, machines, snapshot, o = {}) {
-      await check(['snapshot', 'restore', ...machines, snapshot, '--no-provision'], { cwd, ...o, machine: one(machines) });
+    async snapshotRestore(cwd, machine, snapshot, o = {}) {
+      await check(['snapshot', 'restore', ...(machine === undefined ? [] : [machine]), snapshot, '--no-provision'], { cwd, ...o, machine });
     },
 
-    async snapshotDelete(cwd, machines, snapshot, o = {}) {
-      await check(['snapshot', 'delete', ...machines, snapshot], { cwd, ...o, machine: one(machines) });
+    async snapshotDelete(cwd, machine, snapshot, o = {}) {
+      await check(['snapshot', 'delete', ...(machine === undefined ? [] : [machine]), snapshot], { cwd, ...o, machine });
     },
 
     async snapshotList(cwd, machines = []) {

@@ -7,7 +7,7 @@
  *
  * Commands: --version, status [--machine-readable], up, halt [--force], destroy -f, port NAME
  * [--machine-readable], ssh-config, ssh, box list, plugin list, validate [-p], snapshot
- * save|restore|delete MACHINES… NAME, snapshot list [--machine-readable] [MACHINES].
+ * save|restore|delete [MACHINE] NAME, snapshot list [--machine-readable] [MACHINES].
  *
  * Machines: `config.vm.define "NAME"` lines of the Vagrantfile in the working directory (or a
  * parent), or FAKE_VAGRANT_MACHINES=a,b,c. Forwarded ports: the `forwarded_port … guest: G,
@@ -441,7 +441,7 @@ const commands = {
     }
   },
 
-  /** save/restore/delete MACHINES… NAME (each machine in turn, as Vagrant does), list [MACHINES]. */
+  /** save/restore/delete [MACHINE] NAME (without a machine: each machine in turn, as Vagrant does), list [MACHINES]. */
   async snapshot(e, rest) {
     const [sub, ...words] = rest;
     const plain = words.filter((a) => !a.startsWith('-'));
@@ -463,7 +463,8 @@ const commands = {
       }
       return;
     }
-    if (!['save', 'restore', 'delete'].includes(sub) || plain.length === 0) {
+    // Vagrant takes one machine or none (every machine): `argv.empty? || argv.length > 2` is a usage error.
+    if (!['save', 'restore', 'delete'].includes(sub) || plain.length === 0 || plain.length > 2) {
       process.stderr.write(`Usage: vagrant snapshot ${sub} [options] [vm-name] <name>\n`);
       process.exit(1);
     }
