@@ -151,22 +151,28 @@ export function parseStatus(text: string): MachineStatus[] {
 
 /**
  * `vagrant snapshot list --machine-readable [MACHINES]`: each machine's snapshot names. Vagrant
- * prints, per machine, an empty `ui,output` record followed by one `ui,detail` record per
- * snapshot; a machine without snapshots gets an `output` record saying so (and a `detail` telling
- * how to take one), a machine not created an `info` record. Machines with none map to [].
+ * (plugins/commands/snapshot/command/list.rb) prints per machine an `output` record (the machine's
+ * prefix, `==> NAME: `) and then one `detail` record per snapshot, unprefixed; a machine without
+ * snapshots gets the `output` "No snapshots have been taken yet!" and a prefixed `detail` on how to
+ * take one; a machine not created, an `info` record. Machines with none map to [].
  */
 export function parseSnapshotList(text: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let listing: string | undefined;
+  const details = new Map<string, string[]>();
+  const none = new Set<string>();
   for (const r of parseMachineReadable(text)) {
     if (r.type !== 'ui' || r.target === '') continue;
     const [kind, message = ''] = r.data;
-    if (!out.has(r.target)) out.set(r.target, []);
-    if (kind === 'output') listing = message.trim() === '' ? r.target : undefined;
-    else if (kind === 'detail' && listing === r.target && message.trim() !== '') out.get(r.target)!.push(message.trim());
-    else if (kind !== 'detail') listing = undefined;
+    if (!details.has(r.target)) details.set(r.target, []);
+    if (kind === 'output' && /No snapshots have been taken yet/.test(message)) none.add(r.target);
+    else if (kind === 'detail') {
+      // A prefixed detail (`    NAME: …`) is Vagrant's own text, not a snapshot name.
+      const prefixed = new RegExp(`^\\s*(==>\\s*)?${r.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:( |$)`);
+      const name = message.trim();
+      if (name !== '' && !prefixed.test(message)) details.get(r.target)!.push(name);
+    }
   }
-  return out;
+  for (const target of none) details.set(target, []);
+  return details;
 }
 
 export interface ForwardedPort {

@@ -453,12 +453,13 @@ const commands = {
           continue;
         }
         const snaps = st.snapshots ?? [];
+        // Vagrant's Prefixed UI formats these even in machine-readable records; the names are not prefixed.
         if (snaps.length === 0) {
-          machineReadable ? record(m.name, 'ui', 'output', 'No snapshots have been taken yet!') : say(m.name, 'No snapshots have been taken yet!');
-          machineReadable ? record(m.name, 'ui', 'detail', 'You can take a snapshot using `vagrant snapshot save`. Note that') : detail(m.name, 'You can take a snapshot using `vagrant snapshot save`.');
+          machineReadable ? record(m.name, 'ui', 'output', `==> ${m.name}: No snapshots have been taken yet!`) : say(m.name, 'No snapshots have been taken yet!');
+          machineReadable ? record(m.name, 'ui', 'detail', `    ${m.name}: You can take a snapshot using \`vagrant snapshot save\`. Note that`) : detail(m.name, 'You can take a snapshot using `vagrant snapshot save`.');
           continue;
         }
-        machineReadable ? record(m.name, 'ui', 'output', '') : say(m.name, '');
+        machineReadable ? record(m.name, 'ui', 'output', `==> ${m.name}: `) : say(m.name, '');
         for (const x of snaps) machineReadable ? record(m.name, 'ui', 'detail', x.name) : process.stdout.write(x.name + '\n');
       }
       return;

@@ -243,15 +243,16 @@ t.test('real VMs (vagrant-libvirt): status, ssh-config, and port that cannot lis
 });
 
 t.test('parseSnapshotList: per machine, snapshots, none, and not created (the records Vagrant 2.3.4 prints)', async (t) => {
-  // plugins/commands/snapshot/command/list.rb: an empty `output` then one `detail` per snapshot;
-  // the `list_none` output and its detail; `vm_not_created` as info.
+  // plugins/commands/snapshot/command/list.rb through Vagrant::UI::Prefixed and MachineReadable:
+  // `output("", prefix: true)` is the machine's prefix, each snapshot a `detail` with prefix: false;
+  // list_none's output and its detail (prefixed with spaces, one record); vm_not_created as info.
   const text = [
-    '1764745200,core-01,ui,output,',
+    '1764745200,core-01,ui,output,==> core-01: ',
     '1764745200,core-01,ui,detail,base',
     '1764745200,core-01,ui,detail,before-upgrade%!(VAGRANT_COMMA)2',
-    '1764745200,core-02,ui,output,No snapshots have been taken yet!',
-    '1764745200,core-02,ui,detail,You can take a snapshot using `vagrant snapshot save`. Note that\\nnot all providers support this yet.',
-    '1764745200,core-03,ui,info,VM not created. Moving on...',
+    '1764745200,core-02,ui,output,==> core-02: No snapshots have been taken yet!',
+    '1764745200,core-02,ui,detail,    core-02: You can take a snapshot using `vagrant snapshot save`. Note that\\n    core-02: not all providers support this yet.',
+    '1764745200,core-03,ui,info,==> core-03: VM not created. Moving on...',
     '1764745200,core-04,ui,output,',
     '1764745200,core-04,ui,detail,base',
   ].join('\n');
