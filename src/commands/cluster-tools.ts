@@ -25,6 +25,7 @@ import { formatDockerEnv, formatDockerEnvJson } from '../terminal/docker-env.js'
 import type { SshHost } from '../vagrant/parse.js';
 import { DirectSsh } from '../vagrant/ssh.js';
 import { shellOf } from './docker-env.js';
+import { machineOf } from './ssh.js';
 import { labDeps } from './deps.js';
 
 /** A lab machine's terminal over SSH (injected in tests). */
@@ -98,11 +99,8 @@ function vagrantShell(deps: LifecycleDeps, ctx: Context) {
 
 /** The machine to run on: the one asked for, else the first running machine that has the tool's service. */
 function pickMachine(m: Manifest, asked: string | undefined, wants: (x: Manifest['lab']['machines'][number]) => boolean, tool: string): string {
+  if (asked !== undefined) return machineOf(m, asked);
   const off = poweredOff(m);
-  if (asked !== undefined) {
-    if (!m.lab.machines.some((x) => x.name === asked)) throw new NotFoundError(`lab ${m.name} has no machine ${asked}`, { hint: `its machines: ${m.lab.machines.map((x) => x.name).join(', ')}` });
-    return asked;
-  }
   const found = m.lab.machines.find((x) => wants(x) && off[x.name] === undefined);
   if (found === undefined) throw new NotFoundError(`no machine of lab ${m.name} can run ${tool} now`, { hint: `\`cclab status ${m.name}\` shows which machines run` });
   return found.name;

@@ -1,7 +1,6 @@
 /** `cclab kill` and `cclab snapshot`: the guide's experiments (src/pipeline/experiments.ts). */
 import type { Context } from '../context.js';
 import { UnhealthyError, UsageError } from '../errors.js';
-import { dockerCertPath } from '../home/paths.js';
 import { defaultLab } from '../pipeline/lifecycle.js';
 import { deleteSnapshot, killMachines, listSnapshots, restoreSnapshot, saveSnapshot, type SnapshotDeps } from '../pipeline/experiments.js';
 import { formatTable } from './status.js';
@@ -55,11 +54,7 @@ export async function snapshot(
     if (opts.json) ctx.io.out(JSON.stringify({ lab: name, deleted: opts.snapshot }, null, 2) + '\n');
     return;
   }
-  const m = await deps.store.read(name);
-  const withCerts: SnapshotDeps = deps.health && m?.docker?.tls
-    ? { ...deps, health: (lab, o) => deps.health!(lab, { ...o, dockerCertDir: dockerCertPath(deps.store.dir(name)) }) }
-    : deps;
-  const health = await restoreSnapshot(name, opts.snapshot, { timeoutMs: opts.timeoutMs }, withCerts, ctx);
+  const health = await restoreSnapshot(name, opts.snapshot, { timeoutMs: opts.timeoutMs }, deps, ctx);
   if (opts.json) ctx.io.out(JSON.stringify({ lab: name, restored: opts.snapshot, health: health?.json ?? null }, null, 2) + '\n');
   else if (health) ctx.io.out(health.text);
   if (health && !health.healthy) {

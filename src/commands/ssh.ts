@@ -7,7 +7,8 @@ import { defaultLab, requireLab, type LifecycleDeps } from '../pipeline/lifecycl
 import { formatSshConfig } from '../vagrant/ssh.js';
 import { labDeps } from './deps.js';
 
-function machineOf(m: Manifest, machine: string | undefined): string {
+/** The machine asked for (NotFoundError naming the lab's machines when it has none such), else the first. */
+export function machineOf(m: Manifest, machine: string | undefined): string {
   const name = machine ?? m.lab.machines[0]!.name;
   if (!m.lab.machines.some((x) => x.name === name)) {
     throw new NotFoundError(`lab ${m.name} has no machine ${name}`, { hint: `its machines: ${m.lab.machines.map((x) => x.name).join(', ')}` });

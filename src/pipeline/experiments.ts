@@ -6,6 +6,7 @@
 import { orderly, type Context } from '../context.js';
 import { CommandError, NotFoundError, UsageError } from '../errors.js';
 import type { LabSnapshot, Manifest } from '../home/manifest.js';
+import { dockerCertPath } from '../home/paths.js';
 import type { LabCheckOptions } from '../health/lab.js';
 import type { LabHealth } from '../health/types.js';
 import type { Lab } from '../lab/types.js';
@@ -212,7 +213,12 @@ export async function restoreSnapshot(name: string, snapshot: string, opts: { ti
   });
   if (!deps.health) return undefined;
   ctx.io.err('Checking health…\n');
-  return deps.health(m.lab, { timeoutMs: opts.timeoutMs, signal: ctx.signal, dockerEndpoint: m.docker?.endpoint });
+  return deps.health(m.lab, {
+    timeoutMs: opts.timeoutMs,
+    signal: ctx.signal,
+    dockerEndpoint: m.docker?.endpoint,
+    dockerCertDir: m.docker?.tls ? dockerCertPath(deps.store.dir(name)) : undefined,
+  });
 }
 
 export interface SnapshotListing {

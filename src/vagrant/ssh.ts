@@ -118,9 +118,7 @@ export class DirectSsh implements RemoteExec {
   }
 
   async exec(machine: string, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult> {
-    if (!this.hosts.has(machine)) {
-      throw new NotFoundError(`no SSH data for machine ${machine}`, { hint: `known machines: ${[...this.hosts.keys()].join(', ') || 'none'}` });
-    }
+    this.host(machine);
     if (argv.length === 0) throw new TypeError('exec needs a command');
     const args = this.argv(machine, argv, timeoutMs);
     const command = [this.opts.sshBin, ...args];
@@ -148,21 +146,7 @@ export class DirectSsh implements RemoteExec {
         command, output: String(r.all ?? ''), machine,
       });
     }
-    if (r.exitCode === undefined) {
-      if (r.code === 'ENOENT') {
-        throw new PreflightError([{ check: 'ssh', message: `\`${this.opts.sshBin}\` was not found`, fix: 'install the OpenSSH client' }], { cause: r });
-      }
-      throw new CommandError(`ssh to ${machine} failed: ${r.shortMessage}`, { command, output: String(r.all ?? ''), machine }, { cause: r });
-    }
-    if (r.exitCode === SSH_FAILURE_STATUS) {
-      const h = this.hosts.get(machine)!;
-      throw new CommandError(
-        `ssh to ${machine} (${h.user}@${h.hostName}:${h.port}) failed`,
-        { command, exitStatus: r.exitCode, output: String(r.stderr ?? ''), machine },
-        { hint: 'is the machine running? `cclab status` shows it; SSH data is read from `vagrant ssh-config` when the lab comes up' },
-      );
-    }
-    return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+    return { exitCode: this.ended(r, machine, command, String(r.all ?? '')), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
 
   /**
@@ -187,10 +171,7 @@ export class DirectSsh implements RemoteExec {
   }
 
   private async streamed(machine: string, argv: string[], stdin: 'inherit' | { file: string }, signal?: AbortSignal, agentSocket?: string): Promise<number> {
-    const h = this.hosts.get(machine);
-    if (h === undefined) {
-      throw new NotFoundError(`no SSH data for machine ${machine}`, { hint: `known machines: ${[...this.hosts.keys()].join(', ') || 'none'}` });
-    }
+    this.host(machine);
     const args = this.argv(machine, argv, this.opts.connectTimeoutSec * 1000);
     if (agentSocket !== undefined) args.unshift('-A');
     const command = [this.opts.sshBin, ...args];
@@ -206,15 +187,31 @@ export class DirectSsh implements RemoteExec {
       maxBuffer: MAX_OUTPUT_BYTES,
     });
     if (r.isCanceled) throw new InterruptedError(`interrupted while running ${argv[0]} on ${machine}`);
+    return this.ended(r, machine, command, '');
+  }
+
+  /** The SSH settings of `machine`; NotFoundError when `vagrant ssh-config` gave none. */
+  private host(machine: string): SshHost {
+    const h = this.hosts.get(machine);
+    if (h === undefined) throw new NotFoundError(`no SSH data for machine ${machine}`, { hint: `known machines: ${[...this.hosts.keys()].join(', ') || 'none'}` });
+    return h;
+  }
+
+  /**
+   * The remote command's exit status, or the error for ssh itself: not run (no ssh binary, or
+   * another failure, with `output`), or ended with 255 (unreachable, refused).
+   */
+  private ended(r: { exitCode?: number | undefined; code?: string | undefined; shortMessage?: string | undefined; stderr?: unknown }, machine: string, command: string[], output: string): number {
     if (r.exitCode === undefined) {
       if (r.code === 'ENOENT') throw new PreflightError([{ check: 'ssh', message: `\`${this.opts.sshBin}\` was not found`, fix: 'install the OpenSSH client' }], { cause: r });
-      throw new CommandError(`ssh to ${machine} failed: ${r.shortMessage}`, { command, machine }, { cause: r });
+      throw new CommandError(`ssh to ${machine} failed: ${r.shortMessage}`, { command, output, machine }, { cause: r });
     }
     if (r.exitCode === SSH_FAILURE_STATUS) {
+      const h = this.host(machine);
       throw new CommandError(
         `ssh to ${machine} (${h.user}@${h.hostName}:${h.port}) failed`,
         { command, exitStatus: r.exitCode, output: String(r.stderr ?? ''), machine },
-        { hint: 'is the machine running? `cclab status` shows it' },
+        { hint: 'is the machine running? `cclab status` shows it; SSH data is read from `vagrant ssh-config` when the lab comes up' },
       );
     }
     return r.exitCode;
