@@ -100,22 +100,29 @@ export interface SnapshotDeps extends LifecycleDeps {
   health?: (lab: Lab, opts: LabCheckOptions) => Promise<LabHealth>;
 }
 
-/** Each machine of the lab that Vagrant has created (a snapshot needs a machine to be taken of). */
-async function createdMachines(m: Manifest, dir: string, deps: LifecycleDeps): Promise<string[]> {
+/** Each machine of the lab that Vagrant has created (a snapshot needs a machine to be taken of), with its state. */
+async function createdMachines(m: Manifest, dir: string, deps: LifecycleDeps): Promise<{ name: string; state: string }[]> {
   const states = await deps.vagrant.status(dir);
-  const missing = m.machines.filter((x) => (states.find((s) => s.name === x.name)?.state ?? 'not_created') === 'not_created');
+  const stateOf = (x: string) => states.find((s) => s.name === x)?.state ?? 'not_created';
+  const missing = m.machines.filter((x) => stateOf(x.name) === 'not_created');
   if (missing.length > 0) {
     throw new UsageError(`${missing.map((x) => x.name).join(', ')} of lab ${m.name} ${missing.length === 1 ? 'is' : 'are'} not created: a snapshot holds every machine of the lab`, {
       hint: `\`cclab up ${m.name}\` creates them`,
     });
   }
-  return m.machines.map((x) => x.name);
+  return m.machines.map((x) => ({ name: x.name, state: stateOf(x.name) }));
 }
 
+/** Vagrant's states of a suspended machine: libvirt's paused domain, VirtualBox's paused or saved VM. */
+const isSuspended = (state: string) => state === 'paused' || state === 'saved';
+
 /**
- * `cclab snapshot NAME save SNAPSHOT`: every machine, in one `vagrant snapshot save`. A save that
- * fails on one machine removes the snapshot from the machines it was taken of, so a snapshot
- * exists on every machine of the lab or on none.
+ * `cclab snapshot NAME save SNAPSHOT`: every machine, in one `vagrant snapshot save`. When more
+ * than one machine runs, they are suspended first and resumed after, so the snapshot is one
+ * moment of the whole cluster: taken one machine after another while the others run on, a
+ * member's disk and memory can hold raft entries its leader's snapshot has not, and etcd refuses
+ * to go on from such a restore. A save that fails on one machine removes the snapshot from the
+ * machines it was taken of, so a snapshot exists on every machine of the lab or on none.
  */
 export async function saveSnapshot(name: string, snapshot: string, deps: LifecycleDeps, ctx: Context): Promise<LabSnapshot> {
   checkSnapshotName(snapshot);
@@ -123,7 +130,8 @@ export async function saveSnapshot(name: string, snapshot: string, deps: Lifecyc
     if ((m.snapshots ?? []).some((s) => s.name === snapshot)) {
       throw new UsageError(`lab ${name} already has a snapshot ${snapshot}`, { hint: `delete it first (\`cclab snapshot ${name} delete ${snapshot}\`) or pick another name` });
     }
-    const machines = await createdMachines(m, dir, deps);
+    const states = await createdMachines(m, dir, deps);
+    const machines = states.map((s) => s.name);
     const found = await deps.vagrant.snapshotList(dir, machines);
     const stray = machines.filter((x) => found.get(x)?.includes(snapshot));
     if (stray.length > 0) {
@@ -131,16 +139,38 @@ export async function saveSnapshot(name: string, snapshot: string, deps: Lifecyc
         hint: `pick another name, or remove it with \`vagrant snapshot delete ${snapshot}\` in ${dir}`,
       });
     }
-    ctx.io.err(`Saving snapshot ${snapshot} of ${machines.join(', ')}…\n`);
+    const running = states.filter((s) => s.state === 'running').map((s) => s.name);
+    const pause = running.length > 1 ? running : [];
+    const lines = { onLine: (l: string) => ctx.io.err(`  ${l}\n`) };
+    let failure: unknown;
+    let saved = false;
     try {
+      if (pause.length > 0) {
+        ctx.io.err(`Suspending ${pause.join(', ')}, so the snapshot holds one moment of the whole cluster…\n`);
+        await deps.vagrant.suspend(dir, pause, { signal: ctx.signal, ...lines });
+      }
+      ctx.io.err(`Saving snapshot ${snapshot} of ${machines.join(', ')}…\n`);
       // Every machine of the lab is created (above): one `vagrant snapshot save` takes them all.
-      await deps.vagrant.snapshotSave(dir, undefined, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+      await deps.vagrant.snapshotSave(dir, undefined, snapshot, { signal: ctx.signal, ...lines });
+      saved = true;
     } catch (e) {
       const undone = await undoPartialSave(dir, machines, snapshot, deps, ctx);
-      throw undone ? withHint(e, `no machine keeps a part of snapshot ${snapshot}`) : e;
+      failure = undone ? withHint(e, `no machine keeps a part of snapshot ${snapshot}`) : e;
     }
+    if (pause.length > 0) {
+      // Not under the user's signal: a machine left suspended is down for every check and tool.
+      ctx.io.err(`Resuming ${pause.join(', ')}…\n`);
+      try {
+        await deps.vagrant.resume(dir, pause, lines);
+      } catch (e) {
+        if (saved) failure = withHint(e, `snapshot ${snapshot} was saved, but machines may still be suspended: \`cclab up ${name}\` resumes them`);
+        else ctx.io.err(`warning: ${pause.join(', ')} may still be suspended (${(e as Error).message.split('\n')[0]}); \`cclab up ${name}\` resumes them\n`);
+      }
+    }
+    if (!saved) throw failure;
     const taken: LabSnapshot = { name: snapshot, createdAt: (deps.now ?? (() => new Date()))().toISOString(), machines };
     await deps.store.write({ ...m, snapshots: [...(m.snapshots ?? []), taken], updatedAt: taken.createdAt });
+    if (failure !== undefined) throw failure;
     ctx.io.err(`Snapshot ${snapshot} of lab ${name} saved (${machines.length} machine${machines.length === 1 ? '' : 's'}); go back to it with \`cclab snapshot ${name} restore ${snapshot}\`.\n`);
     return taken;
   });
@@ -187,12 +217,13 @@ function withHint(e: unknown, first: string): unknown {
 
 /**
  * `cclab snapshot NAME restore SNAPSHOT`: every machine back to it (`vagrant snapshot restore`,
- * no provisioning), then the lab's health check. Every machine must have it before any is touched.
+ * no provisioning), the ones that come back suspended resumed together, then the lab's health
+ * check. Every machine must have it before any is touched.
  */
 export async function restoreSnapshot(name: string, snapshot: string, opts: { timeoutMs: number }, deps: SnapshotDeps, ctx: Context): Promise<LabHealth | undefined> {
   checkSnapshotName(snapshot);
   const m = await underLock(name, 'cclab snapshot restore', deps, ctx, async (m, dir) => {
-    const machines = await createdMachines(m, dir, deps);
+    const machines = (await createdMachines(m, dir, deps)).map((s) => s.name);
     const found = await deps.vagrant.snapshotList(dir, machines);
     const lacking = machines.filter((x) => !found.get(x)?.includes(snapshot));
     if (lacking.length > 0) {
@@ -203,9 +234,20 @@ export async function restoreSnapshot(name: string, snapshot: string, opts: { ti
       );
     }
     ctx.io.err(`Restoring snapshot ${snapshot} on ${machines.join(', ')}…\n`);
-    await deps.vagrant.snapshotRestore(dir, undefined, snapshot, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    const lines = { onLine: (l: string) => ctx.io.err(`  ${l}\n`) };
+    await deps.vagrant.snapshotRestore(dir, undefined, snapshot, { signal: ctx.signal, ...lines });
+    // A snapshot taken with its machines suspended comes back suspended (libvirt): every machine
+    // is back at that moment before any goes on, and then they go on together.
+    let states = await deps.vagrant.status(dir);
+    const suspended = states.filter((s) => machines.includes(s.name) && isSuspended(s.state)).map((s) => s.name);
+    if (suspended.length > 0) {
+      ctx.io.err(`Resuming ${suspended.join(', ')}…\n`);
+      await deps.vagrant.resume(dir, suspended, lines).catch((e: unknown) => {
+        throw withHint(e, `every machine is back at snapshot ${snapshot}, but some may still be suspended: \`cclab up ${name}\` resumes them`);
+      });
+      states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
+    }
     const now = (deps.now ?? (() => new Date()))().toISOString();
-    const states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
     const next = withStates(m, states, now, ({ killedAt: _, ...x }) => x);
     await deps.store.write(next);
     ctx.io.err(`Lab ${name} is back at snapshot ${snapshot}.\n`);

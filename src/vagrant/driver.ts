@@ -62,6 +62,13 @@ export interface VagrantDriver {
   /** `vagrant halt [MACHINES]`; with `force`, `vagrant halt --force`: the plug is pulled, no clean shutdown. */
   halt(cwd: string, machines?: string[], opts?: RunControl & { force?: boolean }): Promise<void>;
   /**
+   * `vagrant suspend MACHINES`: each machine stops where it is, memory kept (libvirt pauses the
+   * domain; VirtualBox saves its state to disk). A machine that is not running is left as it is.
+   */
+  suspend(cwd: string, machines: string[], opts?: RunControl): Promise<void>;
+  /** `vagrant resume MACHINES --no-provision`: suspended machines go on from where they stopped. */
+  resume(cwd: string, machines: string[], opts?: RunControl): Promise<void>;
+  /**
    * `vagrant snapshot save [MACHINE] SNAPSHOT`. Vagrant takes one machine or none: without
    * `machine` (undefined), one process saves every machine of the Vagrantfile in turn.
    */
@@ -264,6 +271,14 @@ export function driverOn(
     async halt(cwd, machines = [], o = {}) {
       const { force, ...run } = o;
       await check(['halt', ...(force ? ['--force'] : []), ...machines], { cwd, ...run, machine: one(machines) });
+    },
+
+    async suspend(cwd, machines, o = {}) {
+      await check(['suspend', ...machines], { cwd, ...o, machine: one(machines) });
+    },
+
+    async resume(cwd, machines, o = {}) {
+      await check(['resume', ...machines, '--no-provision'], { cwd, ...o, machine: one(machines) });
     },
 
     async snapshotSave(cwd, machine, snapshot, o = {}) {

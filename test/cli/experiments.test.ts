@@ -4,6 +4,7 @@
  * delete of every machine at once, including a save that fails half-way and leaves nothing behind.
  * `--no-wait`/`--no-health`/`--timeout 0` where a health check would reach the (absent) machines.
  */
+import fs from 'node:fs';
 import t from 'tap';
 import type { Test } from 'tap';
 import { cliHome, ensureBuilt, type CliHome } from '../helpers/cli.js';
@@ -64,11 +65,17 @@ t.test('kill pulls the plug (vagrant halt --force), records it, and up brings th
 
 t.test('snapshots: save, list (status, ls --json), restore, delete; every machine as one unit', async (t) => {
   const h = cliHome(t);
-  await upOk(t, h, ['dev', '--workers', '2', '--parallel', '1']);
+  // libvirt: a snapshot of a suspended domain comes back suspended (VirtualBox starts it after a restore).
+  fs.writeFileSync(h.fake.stateFile, JSON.stringify({ boxes: { 'lab/test/libvirt': { imported: true } } }));
+  await upOk(t, h, ['dev', '--workers', '2', '--parallel', '1', '--provider', 'libvirt', '--box', 'lab/test']);
 
   const save = await h.run(['snapshot', 'dev', 'save', 'base']);
   t.equal(save.code, 0, 'save works', { stderr: save.stderr });
   t.ok(h.fake.invocations().some((a) => a.join(' ') === 'snapshot save base'), 'one vagrant snapshot save for every machine (Vagrant takes one machine name or none)');
+  const order = h.fake.invocations().map((a) => a.join(' ')).filter((a) => /^(suspend|resume|snapshot save)/.test(a));
+  t.same(order, ['suspend etcd-01 worker-01 worker-02', 'snapshot save base', 'resume etcd-01 worker-01 worker-02 --no-provision'], 'every machine suspended before any is saved, resumed after: one moment of the cluster');
+  t.match(save.stderr, /Suspending etcd-01, worker-01, worker-02, so the snapshot holds one moment of the whole cluster…/);
+  for (const x of ['etcd-01', 'worker-01', 'worker-02']) t.equal(fakeMachine(h, 'dev', x).state, 'running', `${x} runs again after the save`);
   for (const x of ['etcd-01', 'worker-01', 'worker-02']) t.same(fakeMachine(h, 'dev', x).snapshots?.map((s) => s.name), ['base'], `${x} has it`);
   t.match(save.stderr, /Snapshot base of lab dev saved \(3 machines\); go back to it with `cclab snapshot dev restore base`/);
 
@@ -102,6 +109,9 @@ t.test('snapshots: save, list (status, ls --json), restore, delete; every machin
   // The health check reaches for machines that do not exist here: unhealthy (exit 6) after the restore.
   t.equal(restore.code, 6, 'restored, then the health check runs', { stderr: restore.stderr });
   t.ok(h.fake.invocations().some((a) => a.join(' ') === 'snapshot restore base --no-provision'));
+  const afterRestore = h.fake.invocations().map((a) => a.join(' ')).slice(-8);
+  t.ok(afterRestore.includes('resume etcd-01 worker-01 worker-02 --no-provision'), 'the machines, back suspended as they were taken, resume together after every one is restored');
+  t.ok(afterRestore.indexOf('resume etcd-01 worker-01 worker-02 --no-provision') > afterRestore.indexOf('snapshot restore base --no-provision'));
   const restored = JSON.parse(restore.stdout);
   t.match(restored, { lab: 'dev', restored: 'base', health: { healthy: false } }, 'one JSON document: the restore and the health');
   t.match(restore.stderr, /Lab dev is back at snapshot base\./);
@@ -138,6 +148,7 @@ t.test('a save that fails on one machine removes the snapshot from the others', 
   t.ok(h.fake.invocations().some((a) => a.join(' ') === 'snapshot delete etcd-01 base'), 'removed machine by machine from the ones that have it');
   t.match(r.stderr, /^hint: no machine keeps a part of snapshot base/m);
   for (const x of ['etcd-01', 'worker-01', 'worker-02']) t.same(fakeMachine(h, 'dev', x).snapshots ?? [], [], `${x} has no part of it`);
+  for (const x of ['etcd-01', 'worker-01', 'worker-02']) t.equal(fakeMachine(h, 'dev', x).state, 'running', `${x} was resumed after the failed save`);
   t.same(h.manifest('dev').snapshots ?? [], [], 'the manifest records none');
 
   // A snapshot a machine lacks (made outside cclab on one machine) is found before anything is restored.
@@ -156,4 +167,29 @@ t.test('a save that fails on one machine removes the snapshot from the others', 
   t.equal(del.code, 0, 'a snapshot only some machines have can be deleted', { stderr: del.stderr });
   t.ok(h.fake.invocations().some((a) => a.join(' ') === 'snapshot delete etcd-01 manual'), 'from the machine that has it');
   t.same(fakeMachine(h, 'dev', 'etcd-01').snapshots, []);
+});
+
+t.test('a machine that does not resume after a save: the snapshot is kept and recorded, the error says how to resume', async (t) => {
+  const h = cliHome(t, { FAKE_VAGRANT_FAIL_RESUME: 'worker-01' });
+  await upOk(t, h, ['dev', '--workers', '1', '--parallel', '1']);
+  const r = await h.run(['snapshot', 'dev', 'save', 'base']);
+  t.equal(r.code, 5, 'the failed Vagrant command: exit 5');
+  t.match(r.stderr, /^error: vagrant resume etcd-01 worker-01 --no-provision failed \(exit 1\)$/m);
+  t.match(r.stderr, /is already locked by a session/, 'the tail of Vagrant’s output');
+  t.match(r.stderr, /^hint: snapshot base was saved, but machines may still be suspended: `cclab up dev` resumes them/m);
+  t.same(h.manifest('dev').snapshots.map((s: { name: string }) => s.name), ['base'], 'the snapshot that was taken is recorded');
+  t.equal(fakeMachine(h, 'dev', 'worker-01').state, 'saved', 'VirtualBox: its state saved to disk');
+  await upOk(t, h, ['dev']);
+  t.equal(fakeMachine(h, 'dev', 'worker-01').state, 'running', 'up resumes it');
+});
+
+t.test('a lab of one machine is saved running: nothing to keep in step', async (t) => {
+  const h = cliHome(t);
+  await upOk(t, h, ['laptop']);
+  const r = await h.run(['snapshot', 'laptop', 'save', 'base']);
+  t.equal(r.code, 0, '', { stderr: r.stderr });
+  t.notOk(h.fake.invocations().some((a) => a[0] === 'suspend' || a[0] === 'resume'), 'no suspend, no resume');
+  const back = await h.run(['snapshot', 'laptop', 'restore', 'base', '--timeout', '0']);
+  t.match(back.stderr, /Lab laptop is back at snapshot base\./, '', { stderr: back.stderr });
+  t.notOk(h.fake.invocations().some((a) => a[0] === 'resume'), 'it comes back running');
 });

@@ -5,7 +5,8 @@
  * machine-readable format checked against captures in test/fixtures/vagrant/) and keeps machine
  * state in a JSON file instead of running VMs.
  *
- * Commands: --version, status [--machine-readable], up, halt [--force], destroy -f, port NAME
+ * Commands: --version, status [--machine-readable], up, halt [--force], suspend, resume
+ * [--no-provision], destroy -f, port NAME
  * [--machine-readable], ssh-config, ssh, box list, plugin list, validate [-p], snapshot
  * save|restore|delete [MACHINE] NAME, snapshot list [--machine-readable] [MACHINES].
  *
@@ -31,6 +32,7 @@
  *   FAKE_VAGRANT_PLUGINS        name:version:scope,… (default vagrant-libvirt:0.11.2:system; "" for none)
  *   FAKE_VAGRANT_SSH_EXIT       exit status of `vagrant ssh` (default 0)
  *   FAKE_VAGRANT_FAIL_SNAPSHOT  machine(s) whose `snapshot save` fails (VBoxManage's error, exit 1)
+ *   FAKE_VAGRANT_FAIL_RESUME    machine(s) whose `resume` fails (libvirt's error, exit 1)
  *   FAKE_VAGRANT_SSH_USER       User of `ssh-config` (default core); FAKE_VAGRANT_SSH_KEY its IdentityFile
  *                               (default VAGRANT_HOME's insecure key); FAKE_VAGRANT_SSH_PORT: every machine
  *                               booted is at 127.0.0.1:PORT. Tests point them at a real sshd.
@@ -120,7 +122,11 @@ const PROVIDERS = {
       not_created: ['not created', 'The environment has not yet been created. Run `vagrant up` to\ncreate the environment. If a machine is not created, only the\ndefault provider will be shown. So if a provider is not listed,\nthen the machine is not created for that environment.'],
       running: ['running', 'The VM is running. To stop this VM, you can run `vagrant halt` to\nshut it down forcefully, or you can run `vagrant suspend` to simply\nsuspend the virtual machine. In either case, to restart it again,\nsimply run `vagrant up`.'],
       poweroff: ['poweroff', 'The VM is powered off. To restart the VM, simply run `vagrant up`'],
+      saved: ['saved', 'To resume this VM, simply run `vagrant up`.'],
     },
+    suspended: 'saved',
+    suspending: 'Saving VM state and suspending execution...',
+    resuming: 'Resuming suspended VM...',
     ssh: (index) => ({ host: '127.0.0.1', port: index === 0 ? 2222 : 2199 + index }),
     listsPorts: true,
     notCreated: 'VM not created. Moving on...',
@@ -133,7 +139,11 @@ const PROVIDERS = {
       not_created: ['not created', 'The Libvirt domain is not created. Run `vagrant up` to create it.'],
       running: ['running', 'The Libvirt domain is running. To stop this machine, you can run\n`vagrant halt`. To destroy the machine, you can run `vagrant destroy`.'],
       shutoff: ['shutoff', 'The Libvirt domain is not running. Run `vagrant up` to start it.'],
+      paused: ['paused', 'The Libvirt domain is suspended. Run `vagrant resume` to resume it.'],
     },
+    suspended: 'paused',
+    suspending: 'Suspending domain...',
+    resuming: 'Resuming domain...',
     ssh: (index) => ({ host: `192.168.121.${10 + index}`, port: 22 }),
     listsPorts: false,
     notCreated: 'Domain is not created. Please run `vagrant up` first.',
@@ -441,6 +451,37 @@ const commands = {
     }
   },
 
+  /** Running machines stop where they are (libvirt: paused; VirtualBox: saved); others are left alone. */
+  async suspend(e, rest) {
+    for (const m of targets(e, rest.filter((a) => !a.startsWith('-')))) {
+      const st = readMachine(e, m.name);
+      const p = providerOf(m.name, st?.provider ?? defaultProvider());
+      if (!st) say(m.name, p.notCreated);
+      else if (st.state === 'running') {
+        say(m.name, p.suspending);
+        setMachine(e, m.name, { ...st, state: p.suspended });
+      } else say(m.name, 'Machine is not running. Please run `vagrant up` first.');
+    }
+  },
+
+  async resume(e, rest) {
+    const failOn = new Set((env.FAKE_VAGRANT_FAIL_RESUME ?? '').split(',').filter(Boolean));
+    for (const m of targets(e, rest.filter((a) => !a.startsWith('-')))) {
+      const st = readMachine(e, m.name);
+      const p = providerOf(m.name, st?.provider ?? defaultProvider());
+      if (!st) say(m.name, p.notCreated);
+      else if (st.state === p.suspended) {
+        say(m.name, p.resuming);
+        if (failOn.has(m.name)) {
+          if (p === PROVIDERS.libvirt) throw new VagrantError('Libvirt::Error', 'Call to virDomainResume failed: Requested operation is not valid: domain is not running');
+          throw new VagrantError('Vagrant::Errors::VBoxManageError', `There was an error while executing \`VBoxManage\`, a CLI used by Vagrant\nfor controlling VirtualBox. The command and stderr is shown below.\n\nCommand: ["startvm", "${m.name}", "--type", "headless"]\n\nStderr: VBoxManage: error: The machine '${m.name}' is already locked by a session (or being locked or unlocked)`);
+        }
+        setMachine(e, m.name, { ...st, state: 'running' });
+        say(m.name, 'Machine booted and ready!');
+      } else say(m.name, 'Domain is not suspended.');
+    }
+  },
+
   /** save/restore/delete [MACHINE] NAME (without a machine: each machine in turn, as Vagrant does), list [MACHINES]. */
   async snapshot(e, rest) {
     const [sub, ...words] = rest;
@@ -495,7 +536,8 @@ const commands = {
         } else {
           say(m.name, `Restoring the snapshot '${name}'...`);
           const { forced: _, ...rest } = st;
-          setMachine(e, m.name, { ...rest, state: has.state, restored: name });
+          // VirtualBox starts the machine after the restore (snapshot_start); libvirt leaves it as it was taken.
+          setMachine(e, m.name, { ...rest, state: p === PROVIDERS.libvirt ? has.state : 'running', restored: name });
         }
       }
     }

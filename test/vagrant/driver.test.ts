@@ -206,6 +206,11 @@ t.test('sshConfig, halt, destroy', async (t) => {
     ['worker-01', '127.0.0.1', 2201, 'core'],
   ]);
   t.same(hosts[0]?.identityFiles, [path.join(fake.env.VAGRANT_HOME!, 'insecure_private_key')]);
+  await driver.suspend(lab, ['etcd-01', 'worker-01']);
+  t.same((await driver.status(lab, ['etcd-01', 'worker-01'])).map((m) => m.state), ['saved', 'saved'], 'suspended: VirtualBox saves the state');
+  await driver.resume(lab, ['etcd-01', 'worker-01']);
+  t.same(fake.invocations().slice(-3), [['suspend', 'etcd-01', 'worker-01'], ['status', '--machine-readable', 'etcd-01', 'worker-01'], ['resume', 'etcd-01', 'worker-01', '--no-provision']]);
+  t.same((await driver.status(lab, ['etcd-01', 'worker-01'])).map((m) => m.state), ['running', 'running'], 'resumed, not provisioned again');
   await driver.halt(lab, ['worker-01']);
   await driver.destroy(lab);
   t.same(fake.invocations().slice(-2), [['halt', 'worker-01'], ['destroy', '-f']]);
