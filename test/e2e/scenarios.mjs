@@ -246,6 +246,12 @@ function devScenario(os) {
     steps: [
       [`cclab up ${lab} --workers 1 --os ${os}`, (ctx) => ctx.cclab(['up', 'dev', ...(lab === 'dev' ? [] : ['--name', lab]), '--workers', '1', ...COMMON_UP, '--os', os, '--subnet', `${subnet}.0/24`, ...extra], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
       ...healthyDevSteps(lab, subnet),
+      ['each machine is named by its user-data (the Vagrantfile sets no hostname)', async (ctx) => {
+        for (const m of ['etcd-01', 'worker-01']) {
+          const { stdout } = await ctx.cclab(['ssh', lab, m, '--', 'hostname'], { timeoutMs: 120_000 });
+          assert(stdout.trim() === m, `hostname on ${m} is ${JSON.stringify(stdout.trim())}`);
+        }
+      }],
       ...(os === 'flatcar'
         ? [['the Docker API of etcd-01 (TLS, 2376) refuses worker-01, which has no client certificate', async (ctx) => {
             const url = `${subnet}.101:2376/version`;

@@ -176,7 +176,8 @@ function loadEnvironment() {
     const block = d < 0 ? '' : text.slice(defines[d].index, defines[d + 1]?.index ?? text.length);
     const ports = [...block.matchAll(/forwarded_port[^\n]*?guest:\s*(\d+)[^\n]*?host:\s*(\d+)/g)].map((m) => ({ guest: Number(m[1]), host: Number(m[2]) }));
     if (!anyForward) ports.push({ guest: 2375, host: 2375 });
-    return { name, index, ports: ports.map((p) => ({ guest: p.guest, host: movedPort(p) })) };
+    const hostname = /^\s*\w+\.vm\.hostname\s*=/m.test(block) || /^\s*config\.vm\.hostname\s*=/m.test(text);
+    return { name, index, hostname, ports: ports.map((p) => ({ guest: p.guest, host: movedPort(p) })) };
   });
   const box = /\bvm\.box\s*=\s*["']([^"']+)["']/.exec(text)?.[1] ?? 'flatcar-stable';
   return { root, machines, box, byName: new Map(machines.map((m) => [m.name, m])) };
@@ -681,7 +682,7 @@ async function bringUp(e, { m, providerName, p, st }, failBoot, destroyOnError) 
       say(m.name, 'Forwarding ports...');
       for (const fp of m.ports) say(m.name, `${fp.guest} (guest) => ${fp.host} (host) (adapter eth0)`);
     }
-    say(m.name, 'Setting hostname...');
+    if (m.hostname) say(m.name, 'Setting hostname...');
     say(m.name, 'Configuring and enabling network interfaces...');
     // A machine started again keeps its snapshots.
     const kept = readMachine(e, m.name)?.snapshots;

@@ -54,7 +54,8 @@ interface VagrantExpect {
 function expectedDefine(lab: Lab, m: Machine, opts: VagrantExpect): string[] {
   const dir = userDataDir(lab);
   const lines = [
-    `m.vm.hostname = "${m.name}"`,
+    '# No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant\'s own',
+    '# hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).',
     `m.vm.network :private_network, id: "lab", ip: "${m.ip}", libvirt__network_name: "cclab-${lab.name}", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"`,
   ];
   if (m.dockerTcp) {

@@ -1079,7 +1079,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "etcd-01" do |m|
-    m.vm.hostname = "etcd-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -1094,7 +1095,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-01" do |m|
-    m.vm.hostname = "worker-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -1109,7 +1111,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-02" do |m|
-    m.vm.hostname = "worker-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -1425,7 +1428,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "etcd-01" do |m|
-    m.vm.hostname = "etcd-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.62.101", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -1440,7 +1444,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-01" do |m|
-    m.vm.hostname = "worker-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.62.102", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -1455,7 +1460,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-02" do |m|
-    m.vm.hostname = "worker-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.62.103", libvirt__network_name: "cclab-dev", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -1833,7 +1839,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-01" do |m|
-    m.vm.hostname = "core-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The Docker API (TLS, the lab's client certificate): forwarded on the host's loopback only.
     m.vm.network :forwarded_port, id: "docker", guest: 2376, host: 2376, host_ip: "127.0.0.1", auto_correct: true
@@ -1968,7 +1975,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-01" do |m|
-    m.vm.hostname = "core-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.59.101", libvirt__network_name: "cclab-laptop", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The Docker API (TLS, the lab's client certificate): forwarded on the host's loopback only.
     m.vm.network :forwarded_port, id: "docker", guest: 2376, host: 2376, host_ip: "127.0.0.1", auto_correct: true
@@ -2166,7 +2174,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "services-01" do |m|
-    m.vm.hostname = "services-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2181,7 +2190,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "services-02" do |m|
-    m.vm.hostname = "services-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2196,7 +2206,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "services-03" do |m|
-    m.vm.hostname = "services-03"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2211,7 +2222,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-01" do |m|
-    m.vm.hostname = "worker-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2226,7 +2238,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-02" do |m|
-    m.vm.hostname = "worker-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2735,7 +2748,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "services-01" do |m|
-    m.vm.hostname = "services-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.101", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2750,7 +2764,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "services-02" do |m|
-    m.vm.hostname = "services-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.102", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2765,7 +2780,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "services-03" do |m|
-    m.vm.hostname = "services-03"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.103", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2780,7 +2796,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-01" do |m|
-    m.vm.hostname = "worker-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.104", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2795,7 +2812,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "worker-02" do |m|
-    m.vm.hostname = "worker-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.63.105", libvirt__network_name: "cclab-production", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2929,7 +2947,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-01" do |m|
-    m.vm.hostname = "core-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2944,7 +2963,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-02" do |m|
-    m.vm.hostname = "core-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -2959,7 +2979,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-03" do |m|
-    m.vm.hostname = "core-03"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -3280,7 +3301,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-01" do |m|
-    m.vm.hostname = "core-01"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.61.101", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -3295,7 +3317,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-02" do |m|
-    m.vm.hostname = "core-02"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.61.102", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
@@ -3310,7 +3333,8 @@ Vagrant.configure("2") do |config|
   end
 
   config.vm.define "core-03" do |m|
-    m.vm.hostname = "core-03"
+    # No m.vm.hostname: the user-data names the machine when it is applied, and Vagrant's own
+    # hostname step only repeats that, at a cost (a network restart on some guests: about a minute under emulation).
     m.vm.network :private_network, id: "lab", ip: "192.168.61.103", libvirt__network_name: "cclab-small", libvirt__dhcp_enabled: false, libvirt__forward_mode: "none"
     # The lab NIC gets the MAC cclab recorded for the machine (VirtualBox's form: 12 hex digits).
     m.vm.provider :virtualbox do |vb, override|
