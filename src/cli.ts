@@ -254,6 +254,7 @@ async function runYargs(argv: string[]): Promise<void> {
           .option('recreate', { type: 'boolean', default: false, describe: 'Destroy and rebuild a lab whose options changed' })
           .option('download', { type: 'boolean', default: true, describe: 'Add a missing Flatcar libvirt box first, as `cclab box add` (--no-download refuses instead)' })
           .option('verbose', { type: 'boolean', default: false, alias: 'v', describe: 'Show all of Vagrant’s output' })
+          .option('timings', { type: 'boolean', default: false, describe: 'Show where the time went: Vagrant’s phases per machine, each service healthy, cclab’s own share (always in --json)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the result as one JSON document' })
           .example('$0 up dev --workers 3', 'one etcd server and three workers')
           .example('$0 up laptop && eval $(cclab docker-env)', 'a Docker VM for the local docker CLI')
@@ -271,6 +272,7 @@ async function runYargs(argv: string[]): Promise<void> {
             timeoutMs: await timeoutMs(a.timeout, 300_000),
             verbose: a.verbose,
             json: a.json,
+            timings: a.timings,
             labOptionsGiven: table.LAB_FLAG_NAMES.some((k) => a[k] !== undefined),
           },
           ctx,

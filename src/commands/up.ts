@@ -6,6 +6,7 @@ import type { Lab } from '../lab/types.js';
 import { overlaps, parseCidr } from '../lab/net.js';
 import { ARCHITECTURES } from '../lab/types.js';
 import { memoProbes } from '../pipeline/preflight.js';
+import { formatTimings, UpTimeline } from '../pipeline/timings.js';
 import type { UpDeps, UpRequest, UpResult, UpTarget } from '../pipeline/up.js';
 import { version } from '../version.js';
 import type { BoxAddOptions, BoxAddResult } from '../box/add.js';
@@ -24,6 +25,8 @@ export interface UpOptions extends LabInputOptions, BootSettings {
   labOptionsGiven: boolean;
   /** Print the result as one JSON document. */
   json: boolean;
+  /** Print where the time went (Vagrant's phases per machine, services healthy, cclab's share) on stderr. */
+  timings?: boolean;
   /** Add Flatcar's box when a lab needs it and it is missing (`cclab box add`); --no-download refuses instead. */
   download?: boolean;
 }
@@ -35,7 +38,10 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
   // The driver first, so the questions preflight asks Vagrant (a Ruby program: about a second per
   // call) are under way while the lab model, rendering and progress modules load.
   const { healthFor, hostDetection, labDeps, probesFor } = await import('./deps.js');
-  const base = labDeps(ctx);
+  // From the process's start: cclab's own start-up is part of what a user waits for.
+  const timeline = injected?.timeline ?? new UpTimeline(() => performance.now(), new Date(performance.timeOrigin));
+  const made = labDeps(ctx);
+  const base = { ...made, vagrant: timeline.timed(made.vagrant) };
   const hostProbes = injected?.probes ?? probesFor(base, ctx);
   let probes = memoProbes(hostProbes);
   probes.vagrantVersion().catch(() => undefined);
@@ -52,8 +58,9 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
   }
   const deps: UpDeps = {
     store: injected?.store ?? base.store,
-    vagrant: injected?.vagrant ?? base.vagrant,
+    vagrant: injected?.vagrant ? timeline.timed(injected.vagrant) : base.vagrant,
     probes,
+    timeline,
     health: injected?.health ?? healthFor({ store: injected?.store ?? base.store, vagrant: injected?.vagrant ?? base.vagrant }, ctx.env),
     version: injected?.version ?? version(),
     ...(injected?.now ? { now: injected.now } : {}),
@@ -100,6 +107,7 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     result = await upLab({ ...common, target }, deps, ctx);
   }
   printSummary(result, opts.json, ctx);
+  if (opts.timings) ctx.io.err(formatTimings(result.timings));
   if (result.health && !result.health.healthy) {
     throw new UnhealthyError(`lab ${result.manifest.name} is up but not healthy`, { hint: unhealthyHint(result.manifest.lab, result.manifest.name, result.health.failedGroups) });
   }
@@ -147,10 +155,10 @@ export function unhealthyHint(lab: Lab, name: string, failed: readonly CheckGrou
   return `see the failed checks above; ${closer}or check again later with \`cclab check ${name}\``;
 }
 
-function printSummary({ manifest, health }: UpResult, json: boolean, ctx: Context): void {
+function printSummary({ manifest, health, timings }: UpResult, json: boolean, ctx: Context): void {
   if (json) {
     ctx.io.out(
-      JSON.stringify({ lab: manifest.name, state: manifest.state, architecture: manifest.architecture, machines: manifest.machines, docker: manifest.docker ?? null, health: health?.json ?? null }, null, 2) + '\n',
+      JSON.stringify({ lab: manifest.name, state: manifest.state, architecture: manifest.architecture, machines: manifest.machines, docker: manifest.docker ?? null, health: health?.json ?? null, timings }, null, 2) + '\n',
     );
     return;
   }

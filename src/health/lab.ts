@@ -28,13 +28,21 @@ export interface LabCheckOptions {
   signal: AbortSignal;
   /** Machines `cclab kill` powered off (name → when): their failing checks say so. */
   poweredOff?: PoweredOff | undefined;
+  /** Called with every judgement while the checks poll (`cclab up --timings` notes when each service got healthy). */
+  onProgress?: ((report: HealthReport) => void) | undefined;
 }
 
 /** Runs `targets` until healthy or `timeoutMs` has passed. */
-export async function checkTargets(targets: HealthTargets, timeoutMs: number, signal: AbortSignal, deps: HealthDeps = {}): Promise<HealthReport> {
+export async function checkTargets(
+  targets: HealthTargets,
+  timeoutMs: number,
+  signal: AbortSignal,
+  deps: HealthDeps = {},
+  onProgress?: (report: HealthReport) => void,
+): Promise<HealthReport> {
   const { runHealthChecks } = await import('./run.js');
   const http = deps.http ?? (await import('./http.js')).fetchHttpGet;
-  const runOpts: HealthRunOptions = { timeoutMs, signal };
+  const runOpts: HealthRunOptions = { timeoutMs, signal, ...(onProgress && { onProgress }) };
   if (deps.requestTimeoutMs !== undefined) runOpts.requestTimeoutMs = deps.requestTimeoutMs;
   if (deps.pollIntervalMs !== undefined) runOpts.pollIntervalMs = deps.pollIntervalMs;
   return runHealthChecks(targets, runOpts, { http, remote: deps.remote });
@@ -42,7 +50,7 @@ export async function checkTargets(targets: HealthTargets, timeoutMs: number, si
 
 /** The lab's report (its own targets). */
 export async function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<HealthReport> {
-  const report = await checkTargets(labTargets(lab, opts.dockerEndpoint, opts.dockerCertDir), opts.timeoutMs, opts.signal, deps);
+  const report = await checkTargets(labTargets(lab, opts.dockerEndpoint, opts.dockerCertDir), opts.timeoutMs, opts.signal, deps, opts.onProgress);
   return notePoweredOff(report, opts.poweredOff ?? {}, lab.name, lab.etcd.members.map((m) => m.name));
 }
 

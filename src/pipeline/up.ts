@@ -14,7 +14,7 @@ import { labSecrets } from '../home/lab-secrets.js';
 import type { DockerCertsMaker } from '../home/docker-certs.js';
 import { provisioningFor } from '../render/provision.js';
 import { readFileSync } from 'node:fs';
-import type { LabHealth } from '../health/types.js';
+import type { HealthReport, LabHealth } from '../health/types.js';
 import { ARCHITECTURE_RULES } from '../lab/architectures.js';
 import { LAB_OPTIONS, type LabOption } from '../lab/options.js';
 import { ARCHITECTURES, type Lab } from '../lab/types.js';
@@ -22,6 +22,7 @@ import { planLab } from '../render/plan.js';
 import type { VagrantDriver } from '../vagrant/driver.js';
 import { providerRecord } from '../providers/index.js';
 import { planBoot, runBootPlan } from './boot.js';
+import { UpTimeline, type UpTimings } from './timings.js';
 import { machineOfLine } from '../vagrant/parse.js';
 import type { PreflightCheck } from '../providers/types.js';
 import { runPreflight, type Probes } from './preflight.js';
@@ -44,13 +45,18 @@ export interface UpDeps {
   vagrant: VagrantDriver;
   probes: Probes;
   /** Runs the lab's health checks (etcd, proxies, fleet, Docker) until healthy or the deadline. */
-  health: (lab: Lab, opts: { dockerEndpoint: string | undefined; dockerCertDir: string | undefined; timeoutMs: number; signal: AbortSignal }) => Promise<LabHealth>;
+  health: (
+    lab: Lab,
+    opts: { dockerEndpoint: string | undefined; dockerCertDir: string | undefined; timeoutMs: number; signal: AbortSignal; onProgress?: (report: HealthReport) => void },
+  ) => Promise<LabHealth>;
   version: string;
   now?: () => Date;
   /** Makes or finds the lab's own SSH key pair (Ignition labs); default: ssh-keygen in the lab directory. */
   labKey?: LabKeyMaker;
   /** Makes or finds the lab's Docker TLS certificates; default: made in the lab directory's docker-certs/. */
   dockerCerts?: DockerCertsMaker;
+  /** Records where the time goes (the CLI's starts with the process); default: one from upLab's start. */
+  timeline?: UpTimeline;
 }
 
 /**
@@ -80,6 +86,8 @@ export interface UpRequest {
 export interface UpResult {
   manifest: Manifest;
   health: LabHealth | undefined;
+  /** Where the time went: Vagrant's phases per machine, each service's first healthy moment, cclab's own share. */
+  timings: UpTimings;
 }
 
 /**
@@ -168,6 +176,7 @@ export function dockerMachine(lab: Lab) {
 
 export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise<UpResult> {
   const now = deps.now ?? (() => new Date());
+  const timeline = deps.timeline ?? new UpTimeline(() => performance.now(), new Date(performance.timeOrigin));
   const target = req.target;
   const name = target.kind === 'resume' ? target.name : target.lab.name;
   let placed = target.kind === 'create' ? target.placed : undefined;
@@ -266,7 +275,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
 
       const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));
       try {
-        if (toBoot.length > 0) await boot(lab, toBoot, created, req, deps, ctx);
+        if (toBoot.length > 0) await boot(lab, toBoot, created, req, deps, ctx, timeline);
         else ctx.io.err(lab.machines.length === 1 ? `The machine of ${name} is already running.\n` : `All ${lab.machines.length} machines of ${name} are already running.\n`);
       } catch (e) {
         // Best effort: the failure itself is what the user needs to hear about, even when the
@@ -293,14 +302,17 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       let health: LabHealth | undefined;
       if (req.wait) {
         ctx.io.err(`Checking ${checkedServices(lab)} (up to ${Math.round(req.timeoutMs / 1000)} s)…\n`);
+        timeline.healthStarted();
         health = await deps.health(lab, {
           dockerEndpoint: current.docker?.endpoint,
           dockerCertDir: current.docker?.tls ? dockerCertPath(dir) : undefined,
           timeoutMs: req.timeoutMs,
           signal: ctx.signal,
+          onProgress: (report) => timeline.judged(report),
         });
+        timeline.healthEnded(health.healthy);
       }
-      return { manifest: current, health };
+      return { manifest: current, health, timings: timeline.result() };
     } finally {
       await releasePlacement();
       await release();
@@ -308,7 +320,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
   });
 }
 
-async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpRequest, deps: UpDeps, ctx: Context): Promise<void> {
+async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpRequest, deps: UpDeps, ctx: Context, timeline: UpTimeline): Promise<void> {
   const dir = deps.store.dir(lab.name);
   const plan = planBoot(toBoot, lab.provider, req.parallel, created);
   const names = lab.machines.map((m) => m.name);
@@ -332,14 +344,19 @@ async function boot(lab: Lab, toBoot: string[], created: Set<string>, req: UpReq
     const m = machineOfLine(line, names);
     if (!m) return;
     if (m === plan.first?.machines[0] && providerRecord(lab.provider).sharedWorkDone.test(line)) releaseRest();
+    const text = line.replace(/^(?:==> |\s+)[^:]+: /, '').trim();
+    if (line.startsWith('==> ')) timeline.line(m, text);
     // Without --verbose, only Vagrant's step lines (`==> m: …`) are shown.
-    if (req.verbose || line.startsWith('==> ')) outputs.get(m)?.(line.replace(/^(?:==> |\s+)[^:]+: /, '').trim());
+    if (req.verbose || line.startsWith('==> ')) outputs.get(m)?.(text);
   };
   const runStep = async (step: { machines: string[]; parallel: boolean }) => {
+    const ended = timeline.booting(step.machines);
     try {
       await deps.vagrant.up(dir, { machines: step.machines, provider: lab.provider, parallel: step.parallel, signal: ctx.signal, onLine });
+      ended(true);
       for (const m of step.machines) done.get(m)!.resolve();
     } catch (e) {
+      ended(false);
       const err = e instanceof CommandError && step.machines.length === 1 && !e.machine
         ? new CommandError(e.message, { command: e.command, exitStatus: e.exitStatus, output: e.outputTail, machine: step.machines[0] }, { hint: e.hint })
         : e;

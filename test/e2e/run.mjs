@@ -92,7 +92,12 @@ const ctx = {
     return run(host.nsArgv(argv), { log: currentLog, ...opts, env: { ...childEnv, ...(opts.env ?? {}) } });
   },
   async cclab(cliArgs, opts = {}) {
-    return bootGuard(() => ctx.inNs(['node', CCLAB_JS, ...cliArgs], opts), opts);
+    // Every `cclab up` reports where its time went; the runner prints that block.
+    const up = cliArgs[0] === 'up';
+    const r = await bootGuard(() => ctx.inNs(['node', CCLAB_JS, ...cliArgs, ...(up ? ['--timings'] : [])], opts), opts);
+    const timings = up ? /^Timings of cclab up[\s\S]*?^ {2}total .*$/m.exec(r.stderr ?? '') : null;
+    if (timings) say(timings[0]);
+    return r;
   },
   vagrantProject(name, dir, env) {
     const project = { name, dir, env: { VAGRANT_CWD: dir, VAGRANT_DOTFILE_PATH: join(runDir, `vagrant-${name}`), ...env } };

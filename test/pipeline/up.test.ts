@@ -17,7 +17,7 @@ import type { LabOverrides } from '../../src/lab/resolve.js';
 import type { Lab } from '../../src/lab/types.js';
 import type { Probes } from '../../src/pipeline/preflight.js';
 import type { UpResult } from '../../src/pipeline/up.js';
-import type { LabHealth } from '../../src/health/types.js';
+import type { HealthReport, LabHealth } from '../../src/health/types.js';
 import { fakeVagrant, type FakeVagrant } from '../helpers/fake-vagrant.js';
 
 // The scenarios are independent (each has its own home and fake): run a few at once.
@@ -81,8 +81,16 @@ function labHome(t: Test, fakeEnv: Record<string, string> = {}) {
         labOptionsGiven: Object.keys(overrides).length > 0,
         ...o,
       };
-      const health = async (lab: Lab, x: { dockerEndpoint: string | undefined; dockerCertDir?: string | undefined; timeoutMs: number }): Promise<LabHealth> => {
+      const health = async (
+        lab: Lab,
+        x: { dockerEndpoint: string | undefined; dockerCertDir?: string | undefined; timeoutMs: number; onProgress?: (r: HealthReport) => void },
+      ): Promise<LabHealth> => {
         healthCalls.push({ lab: lab.name, dockerEndpoint: x.dockerEndpoint, ...(x.dockerCertDir !== undefined && { dockerCertDir: x.dockerCertDir }), timeoutMs: x.timeoutMs });
+        // Two judgements, as the checks poll: Docker fails, then (when healthy) passes 30 ms later.
+        const docker = (ok: boolean): HealthReport => ({ healthy: ok, checks: [{ id: 'docker', group: 'docker', name: 'Docker API', ok, observed: '' }] });
+        x.onProgress?.(docker(false));
+        await new Promise((r) => setTimeout(r, 30));
+        x.onProgress?.(docker(healthy));
         return { healthy, text: healthy ? 'etcd: healthy' : 'etcd: 0 of 1 members answer', json: { healthy } };
       };
       try {
@@ -239,6 +247,13 @@ t.test('laptop: the Docker endpoint is the port Vagrant really forwarded, and th
   t.match(r.stdout, 'Docker API: tcp://127.0.0.1:2999 (core-01)');
   t.match(r.stdout, 'eval $(cclab docker-env laptop)');
   t.match(r.stdout, 'etcd: healthy');
+  // Where the time went: the machine's phases, and Docker's first healthy judgement within the check.
+  const tm = r.result!.timings;
+  t.same(tm.machines.map((x) => x.name), ['core-01']);
+  t.ok(tm.machines[0]!.phases.some((p) => p.phase === 'boot'), 'the boot phase, from Vagrant’s lines');
+  t.equal(tm.health?.healthy, true);
+  const docker = tm.health!.services.find((x) => x.group === 'docker')!;
+  t.ok(docker.healthyMs !== null && docker.healthyMs >= tm.health!.startedMs + 25 && docker.healthyMs <= tm.health!.verdictMs, 'Docker healthy at its second judgement, before the verdict');
 });
 
 t.test('without --no-wait an unhealthy lab is up (state running) but the command fails with exit code 6', async (t) => {
