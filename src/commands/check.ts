@@ -57,7 +57,7 @@ export interface CheckLabOptions {
 export async function checkLab(lab: Lab, opts: CheckLabOptions, ctx: Context, deps: HealthDeps = {}): Promise<HealthReport> {
   const report = await labReport(lab, { dockerEndpoint: opts.dockerEndpoint, dockerCertDir: opts.dockerCertDir, timeoutMs: opts.timeoutMs, signal: ctx.signal, poweredOff: opts.poweredOff }, { ...deps, ...(opts.remote ? { remote: opts.remote } : {}) });
   print(report, opts.json === true, ctx);
-  if (!report.healthy) throw unhealthy(report, opts.timeoutMs);
+  if (!report.healthy) throw unhealthy(report, opts.timeoutMs, lab.name, Object.keys(opts.poweredOff ?? {}));
   return report;
 }
 
@@ -65,9 +65,13 @@ function print(report: HealthReport, json: boolean, ctx: Context): void {
   ctx.io.out(json ? formatHealthJson(report) : formatHuman(report));
 }
 
-function unhealthy(report: HealthReport, timeoutMs: number): UnhealthyError {
+function unhealthy(report: HealthReport, timeoutMs: number, lab?: string, off: string[] = []): UnhealthyError {
+  const retried = `each check was retried for ${formatDuration(timeoutMs)}`;
   return new UnhealthyError(`unhealthy: ${summary(report)}`, {
-    hint: `each check was retried for ${formatDuration(timeoutMs)}; if the machines are still starting, run the check again with a longer --timeout`,
+    hint:
+      off.length > 0
+        ? `${off.join(', ')} ${off.length === 1 ? 'is' : 'are'} powered off by \`cclab kill\`: \`cclab up ${lab}\` brings ${off.length === 1 ? 'it' : 'them'} back (${retried})`
+        : `${retried}; if the machines are still starting, run the check again with a longer --timeout`,
   });
 }
 

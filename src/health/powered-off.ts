@@ -15,7 +15,9 @@ export function notePoweredOff(report: HealthReport, poweredOff: PoweredOff, lab
   const checks = report.checks.map((c) => {
     const machine = c.id.slice(c.id.indexOf(':') + 1);
     if (c.ok || !c.id.includes(':') || poweredOff[machine] === undefined) return c;
-    return { ...c, hint: `${machine} was powered off by \`cclab kill\` at ${poweredOff[machine]}; \`cclab up ${lab}\` brings it back` };
+    // A check over SSH never got as far as the machine: say why instead of the missing SSH data.
+    const observed = /no SSH data/.test(c.observed) ? `not reached: ${machine} is powered off` : c.observed;
+    return { ...c, observed, hint: `${machine} was powered off by \`cclab kill\` at ${poweredOff[machine]}; \`cclab up ${lab}\` brings it back` };
   });
   const out: HealthReport = { ...report, checks };
   const lostMembers = names.filter((n) => members.includes(n));
