@@ -38,8 +38,7 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
   // The driver first, so the questions preflight asks Vagrant (a Ruby program: about a second per
   // call) are under way while the lab model, rendering and progress modules load.
   const { healthFor, hostDetection, labDeps, probesFor } = await import('./deps.js');
-  // From the process's start: cclab's own start-up is part of what a user waits for.
-  const timeline = injected?.timeline ?? new UpTimeline(() => performance.now(), new Date(performance.timeOrigin));
+  const timeline = injected?.timeline ?? UpTimeline.sinceProcessStart();
   const made = labDeps(ctx);
   const base = { ...made, vagrant: timeline.timed(made.vagrant) };
   const hostProbes = injected?.probes ?? probesFor(base, ctx);

@@ -11,7 +11,7 @@ import type { LabCheckOptions } from '../health/lab.js';
 import type { LabHealth } from '../health/types.js';
 import type { Lab } from '../lab/types.js';
 import type { MachineStatus } from '../vagrant/driver.js';
-import { lockExisting, requireLab, summariseState, type LifecycleDeps } from './lifecycle.js';
+import { lockExisting, requireLab, summariseState, vagrantLines, type LifecycleDeps } from './lifecycle.js';
 
 /** Snapshot names reach Vagrant's argv and the provider's own names (libvirt, VirtualBox): kept plain. */
 const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -59,7 +59,7 @@ export async function killMachines(name: string, names: string[], deps: Lifecycl
       });
     }
     ctx.io.err(`Pulling the plug on ${machines.join(', ')}…\n`);
-    await deps.vagrant.halt(dir, machines, { force: true, signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+    await deps.vagrant.halt(dir, machines, { force: true, signal: ctx.signal, onLine: vagrantLines(ctx) });
     const now = (deps.now ?? (() => new Date()))().toISOString();
     const after = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
     await deps.store.write(withStates(m, after, now, (x) => (machines.includes(x.name) ? { ...x, state: x.state === 'running' ? 'poweroff' : x.state, killedAt: now } : x)));
@@ -141,7 +141,7 @@ export async function saveSnapshot(name: string, snapshot: string, deps: Lifecyc
     }
     const running = states.filter((s) => s.state === 'running').map((s) => s.name);
     const pause = running.length > 1 ? running : [];
-    const lines = { onLine: (l: string) => ctx.io.err(`  ${l}\n`) };
+    const lines = { onLine: vagrantLines(ctx) };
     let failure: unknown;
     let saved = false;
     try {
@@ -200,7 +200,7 @@ async function undoPartialSave(dir: string, machines: string[], snapshot: string
  * machine (`all`) has it, else one per machine (Vagrant takes one machine name or none).
  */
 async function deleteFrom(dir: string, having: string[], all: string[], snapshot: string, deps: LifecycleDeps, ctx: Context, signal: AbortSignal | undefined): Promise<void> {
-  const run = { ...(signal && { signal }), onLine: (l: string) => ctx.io.err(`  ${l}\n`) };
+  const run = { ...(signal && { signal }), onLine: vagrantLines(ctx) };
   if (all.every((x) => having.includes(x))) return deps.vagrant.snapshotDelete(dir, undefined, snapshot, run);
   for (const machine of having) await deps.vagrant.snapshotDelete(dir, machine, snapshot, run);
 }
@@ -234,7 +234,7 @@ export async function restoreSnapshot(name: string, snapshot: string, opts: { ti
       );
     }
     ctx.io.err(`Restoring snapshot ${snapshot} on ${machines.join(', ')}…\n`);
-    const lines = { onLine: (l: string) => ctx.io.err(`  ${l}\n`) };
+    const lines = { onLine: vagrantLines(ctx) };
     await deps.vagrant.snapshotRestore(dir, undefined, snapshot, { signal: ctx.signal, ...lines });
     // A snapshot taken with its machines suspended comes back suspended (libvirt): every machine
     // is back at that moment before any goes on, and then they go on together.
@@ -245,7 +245,8 @@ export async function restoreSnapshot(name: string, snapshot: string, opts: { ti
       await deps.vagrant.resume(dir, suspended, lines).catch((e: unknown) => {
         throw withHint(e, `every machine is back at snapshot ${snapshot}, but some may still be suspended: \`cclab up ${name}\` resumes them`);
       });
-      states = await deps.vagrant.status(dir).catch((): MachineStatus[] => []);
+      // Resumed without error: running (no need to ask Vagrant again, one more Ruby start).
+      states = states.map((s) => (suspended.includes(s.name) ? { ...s, state: 'running' } : s));
     }
     const now = (deps.now ?? (() => new Date()))().toISOString();
     const next = withStates(m, states, now, ({ killedAt: _, ...x }) => x);

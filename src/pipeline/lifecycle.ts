@@ -43,6 +43,11 @@ export async function lockExisting(store: LabStore, name: string, command: strin
 }
 
 /** The lab to act on when no name is given: the only one, or an error naming the choices. */
+/** Vagrant's output lines, indented under the line cclab printed for the step (stderr). */
+export function vagrantLines(ctx: Context): (line: string) => void {
+  return (l) => ctx.io.err(`  ${l}\n`);
+}
+
 export async function defaultLab(store: LabStore, command: string): Promise<Manifest> {
   const labs = await store.list();
   if (labs.length === 1) return labs[0]!;
@@ -79,7 +84,7 @@ export async function downLab(name: string, opts: { keepFiles: boolean }, deps: 
       if (await deps.store.hasFile(name, 'Vagrantfile')) {
         const count = m ? `the ${m.machines.length} machine${m.machines.length === 1 ? '' : 's'}` : 'the machines';
         ctx.io.err(`Destroying ${count} of ${name}…\n`);
-        await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+        await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: vagrantLines(ctx) });
       }
       if (opts.keepFiles) {
         if (m) {
@@ -108,7 +113,7 @@ export async function haltLab(name: string, deps: LifecycleDeps, ctx: Context): 
     try {
       const m = await requireLab(deps.store, name);
       ctx.io.err(`Halting ${name}…\n`);
-      await deps.vagrant.halt(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: (l) => ctx.io.err(`  ${l}\n`) });
+      await deps.vagrant.halt(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: vagrantLines(ctx) });
       const states = await deps.vagrant.status(deps.store.dir(name)).catch((): MachineStatus[] => []);
       await deps.store.write({
         ...m,

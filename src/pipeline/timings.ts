@@ -74,11 +74,15 @@ export class UpTimeline {
   private readonly processes: Span[] = [];
   private health: { start: number; end: number | undefined; healthy: boolean; firstHealthy: Map<CheckGroup, number>; groups: CheckGroup[] } | undefined;
 
-
   constructor(
     private readonly clock: () => number,
     private readonly origin: Date,
   ) {}
+
+  /** A timeline on the process's own clock: cclab's start-up is part of what a user waits for. */
+  static sinceProcessStart(): UpTimeline {
+    return new UpTimeline(() => performance.now(), new Date(performance.timeOrigin));
+  }
 
   /** A `vagrant up` of `machines` starts; call the returned function when it ends (`ok`: without error). */
   booting(machines: string[]): (ok: boolean) => void {
@@ -164,9 +168,10 @@ export class UpTimeline {
       const phases = x.marks.map((mark, i) => ({ phase: mark.phase, startMs: round(mark.at), endMs: round(x.marks[i + 1]?.at ?? end) }));
       return { name, startedMs: round(x.started), upMs: x.up === null ? null : round(x.up), phases };
     });
-    const vagrant = union(this.processes.map((p) => [p.start, p.end ?? now]));
+    const calls = this.processes.map((p): [number, number] => [p.start, p.end ?? now]);
     const h = this.health;
-    const busy = union([...this.processes.map((p): [number, number] => [p.start, p.end ?? now]), ...(h ? [[h.start, h.end ?? now] as [number, number]] : [])]);
+    const vagrant = union(calls);
+    const busy = h ? union([...calls, [h.start, h.end ?? now]]) : vagrant;
     return {
       startedAt: this.origin.toISOString(),
       totalMs: round(now),

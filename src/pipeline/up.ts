@@ -176,7 +176,7 @@ export function dockerMachine(lab: Lab) {
 
 export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise<UpResult> {
   const now = deps.now ?? (() => new Date());
-  const timeline = deps.timeline ?? new UpTimeline(() => performance.now(), new Date(performance.timeOrigin));
+  const timeline = deps.timeline ?? UpTimeline.sinceProcessStart();
   const target = req.target;
   const name = target.kind === 'resume' ? target.name : target.lab.name;
   let placed = target.kind === 'create' ? target.placed : undefined;
