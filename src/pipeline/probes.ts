@@ -1,8 +1,11 @@
 /** The real preflight probes: the Vagrant driver, provider tools, host interfaces, ports, files. */
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { KvmFacts } from '../providers/choose.js';
+import { KVM_PROBE_TIMEOUT_MS, kvmProbeCommand, kvmProbeImage, kvmProbeVerdict, type KvmGuestRuns } from '../providers/kvm-probe.js';
 import { dirname } from 'node:path';
 import { blockingSteps, isSessionUri, parseAcl, qemuConfUser, type Identity, type PathStep } from '../providers/qemu-access.js';
 import { createServer } from 'node:net';
@@ -113,14 +116,19 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
     async kvmFacts(): Promise<KvmFacts> {
       if (!existsSync('/dev/kvm')) return { devKvm: false, kvmCapabilities: 'yes' };
       const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
+      let kvmCapabilities: KvmFacts['kvmCapabilities'];
       try {
         await run('virsh', ['-c', uri, 'domcapabilities', '--virttype', 'kvm'], env);
-        return { devKvm: true, kvmCapabilities: 'yes' };
+        kvmCapabilities = 'yes';
       } catch (e) {
         const why = (e as Error).message;
         // virsh missing or libvirtd not answering says nothing about KVM; anything else is libvirt's "no".
-        return { devKvm: true, kvmCapabilities: /not installed|connect|no such file/i.test(why) ? { noAnswer: why } : { refused: why } };
+        kvmCapabilities = /not installed|connect|no such file/i.test(why) ? { noAnswer: why } : { refused: why };
       }
+      if (kvmCapabilities !== 'yes' && 'refused' in kvmCapabilities) return { devKvm: true, kvmCapabilities };
+      // The test guest is x86 code: other hosts keep libvirt's answer.
+      if (process.arch !== 'x64') return { devKvm: true, kvmCapabilities };
+      return { devKvm: true, kvmCapabilities, guest: await runKvmProbe(env) };
     },
     portFree(port: number) {
       return new Promise((resolve) => {
@@ -130,4 +138,31 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       });
     },
   };
+}
+
+/**
+ * Runs the KVM probe's guest (src/providers/kvm-probe.ts) under `accel` and says whether it reached
+ * 64-bit mode. Tests run it under tcg, QEMU's emulation, where it always does.
+ */
+export async function runKvmProbe(env: Record<string, string | undefined>, accel: 'kvm' | 'tcg' = 'kvm', timeoutMs = KVM_PROBE_TIMEOUT_MS): Promise<KvmGuestRuns> {
+  const dir = await mkdtemp(join(tmpdir(), 'cclab-kvm-probe-'));
+  try {
+    const image = join(dir, 'probe.bin');
+    const debugcon = join(dir, 'progress');
+    await writeFile(image, kvmProbeImage());
+    const [bin, ...args] = kvmProbeCommand(image, debugcon, accel);
+    const r = await execa(bin!, args, { env, extendEnv: false, timeout: timeoutMs, reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 1_000 });
+    return kvmProbeVerdict(
+      {
+        exitCode: r.timedOut ? undefined : r.exitCode,
+        timedOut: r.timedOut === true,
+        notFound: (r as { code?: string }).code === 'ENOENT',
+        progress: await readFile(debugcon, 'latin1').catch(() => ''),
+        output: String(r.all ?? ''),
+      },
+      timeoutMs,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

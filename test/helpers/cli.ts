@@ -142,6 +142,13 @@ export interface CliHome {
 }
 
 const VBOXMANAGE = '#!/bin/sh\necho 7.0.14r161095\n';
+/** cclab's KVM probe (src/providers/kvm-probe.ts) on a host whose KVM runs its guest: progress R, P, L, exit 85. */
+const QEMU = [
+  '#!/bin/sh',
+  'while [ $# -gt 0 ]; do case "$1" in -debugcon) printf RPL > "${2#file:}"; shift ;; esac; shift; done',
+  'exit 85',
+  '',
+].join('\n');
 const VIRSH = [
   '#!/bin/sh',
   'echo "Compiled against library: libvirt 9.0.0"',
@@ -153,7 +160,8 @@ const VIRSH = [
 
 /**
  * A lab home for CLI runs: a fake `vagrant` (its log and state in the same temporary directory),
- * a `VBoxManage` that prints a version and a `virsh` that answers, all removed after the test.
+ * a `VBoxManage` that prints a version, a `virsh` that answers and a `qemu-system-x86_64` whose KVM
+ * runs the probe guest, all removed after the test.
  */
 export function cliHome(t: TestLike, extraEnv: Record<string, string> = {}): CliHome {
   // The fake's directory goes last: first every process the test left running is stopped.
@@ -165,7 +173,7 @@ export function cliHome(t: TestLike, extraEnv: Record<string, string> = {}): Cli
     killFakes(fake);
     for (const fn of cleanups) await fn();
   });
-  for (const [name, text] of [['VBoxManage', VBOXMANAGE], ['virsh', VIRSH]] as const) {
+  for (const [name, text] of [['VBoxManage', VBOXMANAGE], ['virsh', VIRSH], ['qemu-system-x86_64', QEMU]] as const) {
     fs.writeFileSync(path.join(fake.binDir, name), text, { mode: 0o755 });
   }
   // A test may put the home elsewhere (a tiny tmpfs): the paths below must follow it.
