@@ -72,6 +72,18 @@ const ctx: Context = {
       orderlyDepth -= 1;
     }
   },
+  // Questions go to stderr and are answered on the terminal; never when stdin is a pipe or a file.
+  ...(process.stdin.isTTY && {
+    async ask(question: string) {
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(question, { signal: controller.signal });
+      } finally {
+        rl.close();
+      }
+    },
+  }),
 };
 let jsonMode = false;
 /** Set by commands whose exit status is someone else's (ssh, logs). */
@@ -546,10 +558,20 @@ async function runYargs(argv: string[]): Promise<void> {
       (y) =>
         labOptions(y, table, 'doctor')
           .positional('architecture', { choices: table.ARCHITECTURES, describe: 'Check for this architecture (default laptop)' })
-          .option('json', { type: 'boolean', default: false, describe: 'Print every check as one JSON document' }),
+          .option('json', { type: 'boolean', default: false, describe: 'Print every check as one JSON document' })
+          .option('fix', {
+            type: 'boolean',
+            default: false,
+            describe: 'Print the commands that fix what this host lacks (Debian, Ubuntu, Fedora: packages, libvirtd, the libvirt group, VirtualBox networks), then run them after a yes',
+          })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'With --fix: run the commands without asking' })
+          .check((a) => {
+            if (a.yes && !a.fix) throw new UsageError('--yes goes with --fix (it answers --fix’s question)');
+            return true;
+          }),
       async (a) => {
         const { run } = await import('./commands/doctor.js');
-        await run({ ...labInput(a, table), json: a.json }, ctx);
+        await run({ ...labInput(a, table), json: a.json, fix: a.fix, yes: a.yes }, ctx);
       },
     );
   await cli.parseAsync();

@@ -26,6 +26,11 @@ export interface Context {
    * once on the first signal. Absent in tests: then it just runs `work`.
    */
   orderly?: <T>(work: () => Promise<T>) => Promise<T>;
+  /**
+   * Asks the user a question on the terminal and resolves with the answer; absent when stdin is
+   * not a terminal (then nothing that needs a yes may happen without a flag saying so).
+   */
+  ask?: (question: string) => Promise<string>;
 }
 
 /** `work` under ctx.orderly when there is one. */

@@ -43,6 +43,8 @@ export interface HostDetection {
 /** A resolved lab, with notes on what was chosen for the user (printed first by `up`). */
 export interface PreparedLab extends Resolved {
   notes: string[];
+  /** What the host decided because nobody chose it (`doctor --fix` may set up another provider). */
+  detected: { provider?: Provider; libvirtDriver?: LibvirtDriver };
 }
 
 /**
@@ -155,5 +157,5 @@ async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement
     takenSubnets: place.taken,
     detected,
   });
-  return { ...resolved, warnings: [...extraWarnings, ...resolved.warnings], notes };
+  return { ...resolved, warnings: [...extraWarnings, ...resolved.warnings], notes, detected };
 }

@@ -110,7 +110,7 @@ export const LAB_OPTIONS = [
   {
     key: 'provider',
     file: { enum: PROVIDERS },
-    flag: { name: 'provider', choices: PROVIDERS, describe: 'Vagrant provider (default $VAGRANT_DEFAULT_PROVIDER, else virtualbox)' },
+    flag: { name: 'provider', choices: PROVIDERS, describe: 'Vagrant provider (default $VAGRANT_DEFAULT_PROVIDER, else: up and doctor take the first usable here of virtualbox, libvirt, parallels; render takes virtualbox)' },
     rule: (v, r) => {
       if (v.unsupportedDefaultProvider !== undefined) {
         const given = shown(v.unsupportedDefaultProvider);

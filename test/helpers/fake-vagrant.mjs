@@ -30,6 +30,7 @@
  *                               `H=N,…` moves requested host port H to N
  *   FAKE_VAGRANT_VERSION        version printed (default 2.3.4)
  *   FAKE_VAGRANT_PLUGINS        name:version:scope,… (default vagrant-libvirt:0.11.2:system; "" for none)
+ *   FAKE_VAGRANT_PLUGINS_FILE   a file holding that list, read instead when it exists (a package install adds a plugin)
  *   FAKE_VAGRANT_SSH_EXIT       exit status of `vagrant ssh` (default 0)
  *   FAKE_VAGRANT_FAIL_SNAPSHOT  machine(s) whose `snapshot save` fails (VBoxManage's error, exit 1)
  *   FAKE_VAGRANT_FAIL_RESUME    machine(s) whose `resume` fails (libvirt's error, exit 1)
@@ -752,7 +753,8 @@ function version() {
 }
 
 function pluginList() {
-  const spec = env.FAKE_VAGRANT_PLUGINS ?? 'vagrant-libvirt:0.11.2:system';
+  const file = env.FAKE_VAGRANT_PLUGINS_FILE;
+  const spec = file && fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : (env.FAKE_VAGRANT_PLUGINS ?? 'vagrant-libvirt:0.11.2:system');
   const plugins = spec.split(',').filter(Boolean).map((p) => p.split(':'));
   if (plugins.length === 0) return out('No plugins installed.');
   for (const [name, v, scope = 'global'] of plugins) {
