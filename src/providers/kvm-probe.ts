@@ -20,7 +20,7 @@ export const KVM_PROBE_SIZE = 0x10000;
 /** What QEMU exits with when the guest wrote 0x2a to isa-debug-exit: (0x2a << 1) | 1. */
 export const KVM_PROBE_EXIT = 85;
 /** A guest that has not reached 64-bit mode by then never will (it takes milliseconds under KVM). */
-export const KVM_PROBE_TIMEOUT_MS = 5_000;
+export const KVM_PROBE_TIMEOUT_MS = 3_000;
 
 export function kvmProbeImage(): Buffer {
   const image = Buffer.alloc(KVM_PROBE_SIZE);
@@ -67,7 +67,7 @@ export function kvmProbeVerdict(r: KvmProbeResult, timeoutMs = KVM_PROBE_TIMEOUT
   if (r.notFound) return { unknown: 'qemu-system-x86_64 is not installed' };
   if (r.exitCode === KVM_PROBE_EXIT) return 'yes';
   const stage = STAGES[r.progress] ?? `printed "${r.progress}"`;
-  if (r.timedOut) return { no: `a test guest under KVM ${stage} and hung (${timeoutMs / 1000} s; under emulation it takes milliseconds)` };
+  if (r.timedOut) return { no: `a test guest under KVM ${stage} and hung for ${timeoutMs / 1000} s, where it needs milliseconds` };
   const said = r.output.trim().split('\n').filter(Boolean).pop() ?? `exit status ${r.exitCode}`;
   // QEMU could not use /dev/kvm itself (permissions; libvirt's QEMU user may still be able to): cannot tell.
   if (r.progress === '') return { unknown: `QEMU could not start a KVM guest as this user: ${said}` };

@@ -88,8 +88,11 @@ const ctx = {
   runDir,
   cclabHome,
   say,
+  /** opts.unsetEnv: variables of the runner's environment this command must not get (a newcomer's shell). */
   inNs(argv, opts = {}) {
-    return run(host.nsArgv(argv), { log: currentLog, ...opts, env: { ...childEnv, ...(opts.env ?? {}) } });
+    const env = { ...childEnv, ...(opts.env ?? {}) };
+    for (const k of opts.unsetEnv ?? []) delete env[k];
+    return run(host.nsArgv(argv), { log: currentLog, ...opts, env });
   },
   async cclab(cliArgs, opts = {}) {
     // Every `cclab up` reports where its time went; the runner prints that block.

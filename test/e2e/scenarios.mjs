@@ -188,9 +188,24 @@ function laptopScenario() {
     name: 'laptop',
     needsCclab: true,
     vms: 1,
-    description: 'cclab up laptop (Flatcar mode), Docker through docker-env, cclab down',
+    description: 'a newcomer’s cclab up laptop (no provider, driver or network named), Docker through docker-env, cclab down',
     steps: [
-      ['cclab up laptop --os flatcar', (ctx) => ctx.cclab(['up', lab, ...COMMON_UP, '--os', 'flatcar', '--subnet', '192.168.58.0/24'], { timeoutMs: ctx.upTimeoutMs(1) + HEALTH_WAIT_MS, boot: true })],
+      // As on a fresh host: nothing names the provider, libvirt's driver or a network (only the test
+      // box stands in for Flatcar's image); cclab finds libvirt, sees that this host's KVM cannot
+      // run a guest, and says so.
+      ['a newcomer’s cclab up laptop: libvirt and emulation chosen, and said', async (ctx) => {
+        const r = await ctx.cclab(['up', lab, '--box', BOX], {
+          timeoutMs: ctx.upTimeoutMs(1) + HEALTH_WAIT_MS,
+          boot: true,
+          unsetEnv: ['VAGRANT_DEFAULT_PROVIDER', 'LIBVIRT_DEFAULT_URI'],
+        });
+        const first = r.stderr.split('\n')[0];
+        assert(/^Using provider libvirt, the first usable here \(virtualbox: /.test(first), `first line of up: ${first}`);
+        const emulation = /^warning: KVM cannot run a guest here \(a test guest under KVM .*\): the machines run under QEMU's software emulation/m.exec(r.stderr);
+        assert(emulation, `no warning that KVM cannot run a guest:\n${r.stderr.split('\n').slice(0, 8).join('\n')}`);
+        ctx.say(first);
+        ctx.say(emulation[0]);
+      }],
       // The laptop's default: the Docker API with TLS on 2376 (docker.tls), docker-machine's variables.
       ['eval "$(cclab docker-env laptop)" sets DOCKER_TLS_VERIFY=1, DOCKER_HOST to 127.0.0.1 and DOCKER_CERT_PATH', async (ctx) => {
         const { stdout } = await withDockerEnv(
