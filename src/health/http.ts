@@ -1,13 +1,15 @@
 /**
  * The real HttpGet implementations used by health checks:
- * - `fetchHttpGet`: Node's global fetch (undici), for addresses the host reaches;
+ * - `fetchHttpGet`: node:http with a keep-alive agent, for addresses the host reaches;
+ * - `tlsHttpGet`: node:https with the lab's client certificate (a Docker API with TLS);
  * - `curlOverSsh`: curl run on a lab machine through RemoteExec, for loopback-only listeners.
  * Both reject with an HttpFailure whose message reads well in a report ("connection refused",
  * "timed out after 2s").
  */
 
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { Agent, request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import { join } from 'node:path';
 import type { ExecResult, HttpGet, HttpResponse, RemoteExec } from '../transport.js';
 import { formatDuration } from './duration.js';
@@ -20,7 +22,7 @@ export type HttpFailureKind = 'refused' | 'timeout' | 'unreachable' | 'reset' | 
  */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-/** What the report says when the endpoint's bytes are not HTTP (undici's HPE_* parser errors). */
+/** What the report says when the endpoint's bytes are not HTTP (the HTTP parser's HPE_* errors). */
 export const NOT_HTTP = 'the endpoint did not answer with valid HTTP';
 
 export class HttpFailure extends Error {
@@ -32,20 +34,58 @@ export class HttpFailure extends Error {
   }
 }
 
-export const fetchHttpGet: HttpGet = async (url, timeoutMs, signal) => {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  try {
-    const res = await fetch(url, { signal: combined, redirect: 'manual', headers: { accept: 'application/json' } });
-    const body = await readBody(res, MAX_BODY_BYTES);
-    return { status: res.status, body };
-  } catch (e) {
-    if (e instanceof HttpFailure) throw e;
-    if (signal?.aborted) throw new HttpFailure('aborted', 'aborted');
-    if (timeout.aborted) throw new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`);
-    throw networkFailure(e, url, timeoutMs);
-  }
-};
+/**
+ * Plain HTTP through node:http with one keep-alive agent: a check asks each endpoint several
+ * questions, and polls; a connection is made once per endpoint, not per question, and undici (the
+ * global fetch, tens of milliseconds to load) is never loaded. Idle sockets do not keep cclab alive.
+ */
+const plainAgent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+export const fetchHttpGet: HttpGet = (url, timeoutMs, signal) => getOnce(httpRequest, new URL(url), { agent: plainAgent }, url, timeoutMs, signal, networkFailure);
+
+type RequestFn = typeof httpRequest | typeof httpsRequest;
+
+/**
+ * One GET: the body read up to MAX_BODY_BYTES (the rest is never read), redirects not followed
+ * (the status is the answer), failures as HttpFailure through `failure`.
+ */
+function getOnce(
+  request: RequestFn,
+  target: URL,
+  options: RequestOptions | HttpsRequestOptions,
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  failure: (e: unknown, url: string, timeoutMs: number) => HttpFailure,
+): Promise<HttpResponse> {
+  return new Promise<HttpResponse>((resolvePromise, reject) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const fail = (e: unknown) => {
+      if (e instanceof HttpFailure) return reject(e);
+      if (signal?.aborted) return reject(new HttpFailure('aborted', 'aborted'));
+      if (timeout.aborted) return reject(new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`));
+      reject(failure(e, url, timeoutMs));
+    };
+    const req = (request as typeof httpRequest)(target, { ...options, signal: combined, headers: { accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      res.on('data', (c: Buffer) => {
+        total += c.length;
+        if (total > MAX_BODY_BYTES) {
+          fail(tooLarge(MAX_BODY_BYTES));
+          res.destroy();
+        } else chunks.push(c);
+      });
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks, total).toString('utf8') }));
+      res.on('error', fail);
+      // The body stopped short (the server closed mid-answer).
+      res.on('aborted', () => fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
 
 /**
  * An HttpGet over HTTPS with a client certificate, for a Docker API with --tlsverify:
@@ -55,40 +95,19 @@ export const fetchHttpGet: HttpGet = async (url, timeoutMs, signal) => {
  * dockerHttpBase writes) and are fetched as https://.
  */
 export function tlsHttpGet(certDir: string): HttpGet {
-  return (url, timeoutMs, signal) =>
-    new Promise<HttpResponse>((resolvePromise, reject) => {
-      let ca: Buffer, cert: Buffer, key: Buffer;
-      try {
-        [ca, cert, key] = ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFileSync(join(certDir, f))) as [Buffer, Buffer, Buffer];
-      } catch (e) {
-        reject(new HttpFailure('other', `cannot read the Docker client certificates in ${certDir}: ${(e as Error).message}`));
-        return;
-      }
-      const target = new URL(url.replace(/^http:/i, 'https:'));
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      const req = request(target, { ca, cert, key, signal: combined, headers: { accept: 'application/json' }, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        let total = 0;
-        res.on('data', (c: Buffer) => {
-          total += c.length;
-          if (total > MAX_BODY_BYTES) {
-            res.destroy();
-            reject(tooLarge(MAX_BODY_BYTES));
-          } else chunks.push(c);
-        });
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (e) => reject(tlsFailure(e, url, timeoutMs, signal, timeout)));
-      });
-      req.on('error', (e) => reject(tlsFailure(e, url, timeoutMs, signal, timeout)));
-      req.end();
-    });
+  return (url, timeoutMs, signal) => {
+    let ca: Buffer, cert: Buffer, key: Buffer;
+    try {
+      [ca, cert, key] = ['ca.pem', 'cert.pem', 'key.pem'].map((f) => readFileSync(join(certDir, f))) as [Buffer, Buffer, Buffer];
+    } catch (e) {
+      return Promise.reject(new HttpFailure('other', `cannot read the Docker client certificates in ${certDir}: ${(e as Error).message}`));
+    }
+    const target = new URL(url.replace(/^http:/i, 'https:'));
+    return getOnce(httpsRequest, target, { ca, cert, key, agent: false }, url, timeoutMs, signal, tlsFailure);
+  };
 }
 
-function tlsFailure(e: unknown, url: string, timeoutMs: number, signal: AbortSignal | undefined, timeout: AbortSignal): HttpFailure {
-  if (e instanceof HttpFailure) return e;
-  if (signal?.aborted) return new HttpFailure('aborted', 'aborted');
-  if (timeout.aborted) return new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`);
+function tlsFailure(e: unknown, url: string, timeoutMs: number): HttpFailure {
   const code = errorCode(e) ?? '';
   // OpenSSL's and Node's certificate errors: the server is not the lab's, or refuses this client.
   if (/CERT|SSL|TLS|SELF_SIGNED|ALERT|HOSTNAME|ERR_TLS/i.test(code) || /certificate|handshake|alert/i.test((e as Error).message ?? '')) {
@@ -97,39 +116,13 @@ function tlsFailure(e: unknown, url: string, timeoutMs: number, signal: AbortSig
   return networkFailure(e, url, timeoutMs);
 }
 
-/** The body as text, read chunk by chunk and given up past `limit` bytes (the rest is never read). */
-async function readBody(res: Response, limit: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total).toString('utf8');
-}
-
 function networkFailure(e: unknown, url: string, timeoutMs: number): HttpFailure {
   const cause = (e as { cause?: unknown }).cause ?? e;
   const code = errorCode(cause);
-  if (cause instanceof Error && cause.message === 'bad port') {
-    // The fetch standard refuses a list of ports (1, 6000, 10080…) outright.
-    return new HttpFailure('other', `port ${new URL(url).port} is on fetch's list of blocked ports: use another port`);
-  }
   switch (code) {
     case 'ECONNREFUSED':
       return new HttpFailure('refused', 'connection refused');
     case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
       return new HttpFailure('timeout', `timed out after ${formatDuration(timeoutMs)}`);
     case 'EHOSTUNREACH':
     case 'EHOSTDOWN':
@@ -141,11 +134,9 @@ function networkFailure(e: unknown, url: string, timeoutMs: number): HttpFailure
       return new HttpFailure('unreachable', 'host not found');
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
       return new HttpFailure('reset', 'connection closed before an answer');
     default: {
-      // undici's HTTP parser (HPE_INVALID_CONSTANT, HPE_INVALID_STATUS…): not an HTTP server.
+      // Node's HTTP parser (HPE_INVALID_CONSTANT, HPE_INVALID_STATUS…): not an HTTP server.
       if (code?.startsWith('HPE_') || (cause instanceof Error && cause.name === 'HTTPParserError')) return new HttpFailure('invalid', NOT_HTTP);
       const message = cause instanceof Error ? cause.message : String(cause);
       return new HttpFailure('other', code ? `${message} (${code})` : message);

@@ -49,14 +49,22 @@ t.test('fetchHttpGet', async (t) => {
   t.same(await fetchHttpGet(`http://127.0.0.1:${port}/other`, 2000), { status: 404, body: 'nope' });
   t.same(await failure(fetchHttpGet(`http://127.0.0.1:${await freePort()}/health`, 2000)), { kind: 'refused', message: 'connection refused' });
   t.same(await failure(fetchHttpGet(`http://127.0.0.1:${port}/slow`, 200)), { kind: 'timeout', message: 'timed out after 200ms' });
-  t.same(await failure(fetchHttpGet('http://127.0.0.1:6000/', 2000)), {
-    kind: 'other',
-    message: "port 6000 is on fetch's list of blocked ports: use another port",
-  });
   const ac = new AbortController();
   const pending = fetchHttpGet(`http://127.0.0.1:${port}/slow`, 5000, ac.signal);
   ac.abort();
   t.same(await failure(pending), { kind: 'aborted', message: 'aborted' });
+});
+
+t.test('fetchHttpGet: questions to one endpoint share a connection (keep-alive), concurrent ones get their own', async (t) => {
+  let connections = 0;
+  const srv = http.createServer((req, res) => res.end(req.url));
+  srv.on('connection', () => (connections += 1));
+  const port = await listen(srv, t);
+  for (const path of ['/version', '/v2/members', '/v2/stats/self']) t.same(await fetchHttpGet(`http://127.0.0.1:${port}${path}`, 2000), { status: 200, body: path });
+  t.equal(connections, 1, 'three questions in a row, one connection');
+  const answers = await Promise.all(['/a', '/b', '/c'].map((p) => fetchHttpGet(`http://127.0.0.1:${port}${p}`, 2000)));
+  t.same(answers.map((a) => a.body), ['/a', '/b', '/c']);
+  t.ok(connections >= 3 && connections <= 4, `three at once: each on its own connection (the idle one reused): ${connections}`);
 });
 
 t.test('fetchHttpGet: a server that closes the connection without answering', async (t) => {
