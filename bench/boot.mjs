@@ -168,8 +168,8 @@ export async function boot({ root, tmp, quick, log }) {
       runs: res.cclab,
       baseline: 'vagrant up --no-parallel (same lab)',
       baselineRuns: res.sequential,
-      target: '≤ 0.5× sequential',
-      met: pairedRatio(res.cclab, res.sequential).median <= 0.5,
+      target: '≤ 0.45× sequential',
+      met: pairedRatio(res.cclab, res.sequential).median <= 0.45,
     }),
     {
       id: 'boot.overhead',

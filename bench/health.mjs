@@ -126,6 +126,8 @@ export async function health({ root, tmp, quick, log }) {
       runs: full.cclab,
       baseline: 'ETCDCTL_API=2 etcdctl cluster-health',
       baselineRuns: full.etcdctl,
+      target: '≤ 3× etcdctl',
+      met: pairedRatio(full.cclab, full.etcdctl).median <= 3,
     }),
   ];
   return {
