@@ -67,43 +67,49 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
 
   const common = { recreate: opts.recreate, parallel: opts.parallel, wait: opts.wait, timeoutMs: opts.timeoutMs, verbose: opts.verbose };
   let result: UpResult;
-  if (opts.target !== undefined && !isArchitecture && !opts.config) {
-    // `cclab up NAME`: resume an existing lab exactly as it was made (upLab checks it exists).
-    result = await upLab({ ...common, target: { kind: 'resume', name: opts.target, optionsGiven: opts.labOptionsGiven } }, deps, ctx);
-  } else {
-    // The subnet is chosen, and checked against every other lab, under a lock that covers all
-    // labs; upLab releases it once this lab's manifest (which claims the subnet) is written.
-    const releasePlacement = (await deps.store.lockPlacement?.()) ?? undefined;
-    let target: UpTarget;
-    try {
-      const labs = await deps.store.list();
-      const { lab, warnings, notes } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, detect }, ctx, (name) => ({
-        taken: labs.filter((l) => l.name !== name).map((l) => l.lab.subnet.cidr),
-        subnet: labs.find((l) => l.name === name)?.lab.subnet.cidr,
-      }));
-      for (const n of notes) ctx.io.err(`${n}\n`);
-      // Before anything is written: a format the provider cannot boot is refused up front.
-      const { provisioningFor } = await import('../render/provision.js');
-      provisioningFor(lab, 'vagrant');
-      const clash = labs.find((l) => l.name !== lab.name && subnetsOverlap(l.lab.subnet.cidr, lab.subnet.cidr));
-      if (clash) {
-        throw new PreflightError([
-          {
-            check: 'subnet free of other labs',
-            message: `${lab.subnet.cidr} overlaps ${clash.lab.subnet.cidr} of lab ${clash.name}: their machines would share addresses`,
-            fix: `choose another --subnet, or leave it out and cclab picks a free one (\`cclab ls\` shows every lab's subnet)`,
-          },
-        ]);
+  try {
+    if (opts.target !== undefined && !isArchitecture && !opts.config) {
+      // `cclab up NAME`: resume an existing lab exactly as it was made (upLab checks it exists).
+      result = await upLab({ ...common, target: { kind: 'resume', name: opts.target, optionsGiven: opts.labOptionsGiven } }, deps, ctx);
+    } else {
+      // The subnet is chosen, and checked against every other lab, under a lock that covers all
+      // labs; upLab releases it once this lab's manifest (which claims the subnet) is written.
+      const releasePlacement = (await deps.store.lockPlacement?.()) ?? undefined;
+      let target: UpTarget;
+      try {
+        const labs = await deps.store.list();
+        const { lab, warnings, notes } = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.target, detect }, ctx, (name) => ({
+          taken: labs.filter((l) => l.name !== name).map((l) => l.lab.subnet.cidr),
+          subnet: labs.find((l) => l.name === name)?.lab.subnet.cidr,
+        }));
+        for (const n of notes) ctx.io.err(`${n}\n`);
+        // Before anything is written: a format the provider cannot boot is refused up front.
+        const { provisioningFor } = await import('../render/provision.js');
+        provisioningFor(lab, 'vagrant');
+        const clash = labs.find((l) => l.name !== lab.name && subnetsOverlap(l.lab.subnet.cidr, lab.subnet.cidr));
+        if (clash) {
+          throw new PreflightError([
+            {
+              check: 'subnet free of other labs',
+              message: `${lab.subnet.cidr} overlaps ${clash.lab.subnet.cidr} of lab ${clash.name}: their machines would share addresses`,
+              fix: `choose another --subnet, or leave it out and cclab picks a free one (\`cclab ls\` shows every lab's subnet)`,
+            },
+          ]);
+        }
+        // A lab named like an architecture (`cclab up dev --workers 3` makes lab dev): `cclab up dev`
+        // without lab options resumes it as it was made, as the resume hints promise.
+        const resumeIfExists = isArchitecture && !opts.config && !opts.labOptionsGiven && !opts.recreate && lab.name === opts.target;
+        target = { kind: 'create', lab, warnings, resumeIfExists, placed: releasePlacement };
+      } catch (e) {
+        await releasePlacement?.();
+        throw e;
       }
-      // A lab named like an architecture (`cclab up dev --workers 3` makes lab dev): `cclab up dev`
-      // without lab options resumes it as it was made, as the resume hints promise.
-      const resumeIfExists = isArchitecture && !opts.config && !opts.labOptionsGiven && !opts.recreate && lab.name === opts.target;
-      target = { kind: 'create', lab, warnings, resumeIfExists, placed: releasePlacement };
-    } catch (e) {
-      await releasePlacement?.();
-      throw e;
+      result = await upLab({ ...common, target }, deps, ctx);
     }
-    result = await upLab({ ...common, target }, deps, ctx);
+  } catch (e) {
+    // Where a failed up spent its time is worth as much as a good one's (a boot that hung).
+    if (opts.timings) ctx.io.err(formatTimings(timeline.result()));
+    throw e;
   }
   printSummary(result, opts.json, ctx);
   if (opts.timings) ctx.io.err(formatTimings(result.timings));

@@ -17,6 +17,7 @@ import type { ErrorDetails } from '../errors.js';
 import type { Lab, Role } from '../lab/types.js';
 import { ARCHITECTURES, OSES, PROVIDERS } from '../lab/types.js';
 import type { Architecture, OsName, Provider } from '../lab/types.js';
+import type { UpTimings } from '../pipeline/timings.js';
 import { errnoCode } from './errno.js';
 import { assertSafeName, labPathsIn } from './paths.js';
 
@@ -83,6 +84,8 @@ export interface Manifest {
   machines: ManifestMachine[];
   docker?: DockerEndpoint;
   lastError?: LastError;
+  /** Where the last `cclab up` spent its time (as `up --timings` prints it), also when it failed. */
+  lastUp?: UpTimings;
   /** Snapshots taken with `cclab snapshot`, oldest first. */
   snapshots?: LabSnapshot[];
 }
@@ -186,6 +189,10 @@ export function parseManifest(text: string, path: string, expectedName?: string)
   need(
     data.lastError === undefined || (isObject(data.lastError) && isString(data.lastError.message) && isString(data.lastError.at)),
     'lastError must have message and at',
+  );
+  need(
+    data.lastUp === undefined || (isObject(data.lastUp) && isString(data.lastUp.startedAt) && typeof data.lastUp.totalMs === 'number' && Array.isArray(data.lastUp.machines)),
+    'lastUp must have startedAt, totalMs and machines',
   );
   if (data.snapshots !== undefined) {
     need(

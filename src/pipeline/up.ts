@@ -280,7 +280,7 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       } catch (e) {
         // Best effort: the failure itself is what the user needs to hear about, even when the
         // manifest cannot be written (a full disk); the lab then shows as partial anyway.
-        await markFailed(current, e, deps, now).catch((w: unknown) => ctx.io.err(`warning: could not record the failure in the manifest: ${(w as Error).message}\n`));
+        await markFailed({ ...current, lastUp: timeline.result() }, e, deps, now).catch((w: unknown) => ctx.io.err(`warning: could not record the failure in the manifest: ${(w as Error).message}\n`));
         throw withResumeHint(e, name);
       }
 
@@ -312,7 +312,11 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
         });
         timeline.healthEnded(health.healthy);
       }
-      return { manifest: current, health, timings: timeline.result() };
+      // Where this up spent its time stays with the lab (`lastUp` in lab.json).
+      const timings = timeline.result();
+      current.lastUp = timings;
+      await deps.store.write(current);
+      return { manifest: current, health, timings };
     } finally {
       await releasePlacement();
       await release();

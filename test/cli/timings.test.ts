@@ -36,3 +36,21 @@ t.test('up --json carries the timings; --timings prints them on stderr', async (
   t.equal(plain.code, 0, '', { stderr: plain.stderr });
   t.notMatch(plain.stderr, /Timings of/, 'only with --timings');
 });
+
+t.test('the timings stay with the lab (lastUp in lab.json), and a failed up prints and records them too', async (t) => {
+  const h = cliHome(t, { FAKE_VAGRANT_UP_DELAY_MS: '200' });
+  const ok = await h.run(['up', 'dev', '--workers', '1', '--no-wait']);
+  t.equal(ok.code, 0, '', { stderr: ok.stderr });
+  const saved = h.manifest('dev').lastUp;
+  t.same(saved.machines.map((m: { name: string }) => m.name), ['etcd-01', 'worker-01'], 'the last up’s machines');
+  t.ok(saved.machines.every((m: { upMs: number | null }) => typeof m.upMs === 'number'), 'both came up');
+
+  const failed = await h.run(['up', 'dev', '--workers', '2', '--recreate', '--no-wait', '--timings'], { env: { FAKE_VAGRANT_FAIL_UP: 'worker-02' } });
+  t.equal(failed.code, 5, 'the boot failed', { stderr: failed.stderr });
+  t.match(failed.stderr, /^Timings of cclab up/m, '--timings prints them although up failed');
+  t.match(failed.stderr, /^ {2}up at +\d+\.\d +\d+\.\d +failed$/m, 'the machine that failed is marked');
+  const after = h.manifest('dev');
+  t.equal(after.state, 'partial');
+  t.equal(after.lastUp.machines.find((m: { name: string }) => m.name === 'worker-02').upMs, null, 'lab.json records the failed up’s timings');
+  t.not(after.lastUp.startedAt, saved.startedAt, 'of this up, not the one before');
+});
