@@ -95,12 +95,16 @@ export async function run(opts: DoctorOptions, ctx: Context, probes?: Probes, fi
     await fx.run(step.argv);
     ran.push(quoteCommand(step.argv));
   }
-  // The host changed: ask it everything again (no remembered answers).
-  const after = await runPreflight(lab, freshProbes(), { labDir: deps.store.dir(lab.name) });
+  // The host changed: ask it everything again (no remembered answers), the provider too when the
+  // host chose it (libvirt, set up just now, is then the first usable).
+  const again = freshProbes();
+  const now = await prepareLab({ ...opts, architecture: opts.config ? undefined : opts.architecture ?? 'laptop', detect: hostDetection(again) }, ctx);
+  const after = await runPreflight(now.lab, again, { labDir: deps.store.dir(now.lab.name) });
   if (opts.json) {
-    ctx.io.out(JSON.stringify({ ok: failedOf(after).length === 0, lab: lab.name, provider: lab.provider, notes, warnings, checks: after, fix: { ...planJson(plan), ran, before: checks } }, null, 2) + '\n');
+    ctx.io.out(JSON.stringify({ ok: failedOf(after).length === 0, lab: now.lab.name, provider: now.lab.provider, notes: now.notes, warnings: now.warnings, checks: after, fix: { ...planJson(plan), ran, before: checks } }, null, 2) + '\n');
   } else {
-    ctx.io.out(`\nAfter the fixes:\n`);
+    ctx.io.out(`\nAfter the fixes${now.lab.provider !== lab.provider ? ` (provider ${now.lab.provider} now)` : ''}:\n`);
+    if (now.lab.provider !== lab.provider) for (const n of now.notes) ctx.io.out(`${n}\n`);
     for (const c of after) printCheck(ctx, c);
     for (const n of plan.notes) ctx.io.out(`note: ${n}\n`);
   }

@@ -171,3 +171,28 @@ t.test('cclab doctor --fix --yes on this Debian host, with the package tools fak
   t.equal(bad.code, 2, '--yes without --fix is a usage error');
   t.match(bad.stderr, /--yes goes with --fix/);
 });
+
+t.test('a provider the host chose is chosen again after the fixes: libvirt, set up just now', async (t) => {
+  const state = { fixed: false };
+  const probes: Probes = {
+    ...host(state),
+    providerUsable: async (p) => (p === 'libvirt' && state.fixed ? { ok: true, detail: 'vagrant-libvirt 0.11.2; libvirt answers' } : { ok: false, detail: `${p} is not installed` }),
+    boxes: async () => [{ name: 'cclab-test/debian', provider: 'libvirt' }, { name: 'cclab-test/debian', provider: 'virtualbox' }],
+  };
+  const io = memoryIo();
+  const ctx: Context = { io, env: { PATH: process.env.PATH ?? '', CCLAB_HOME: '/nonexistent/cclab-home' }, cwd: process.cwd(), signal: new AbortController().signal };
+  const ran: string[][] = [];
+  const fix: FixDeps = {
+    facts: async () => ({ ...FACTS, root: true, user: undefined, packages: {} }),
+    run: async (argv) => {
+      ran.push(argv);
+      if (argv[0] === 'systemctl') state.fixed = true; // libvirtd answers from now on
+    },
+  };
+  await doctor({ architecture: 'laptop', overrides: { box: { name: 'cclab-test/debian' } }, json: false, fix: true, yes: true }, ctx, probes, fix);
+  t.match(io.stdout, /^Using provider virtualbox, no provider is usable here/m, 'before: nothing usable, VirtualBox tried');
+  t.match(io.stdout, /apt-get install -y vagrant vagrant-libvirt libvirt-daemon-system/, 'libvirt is what --fix installs');
+  t.match(io.stdout, /After the fixes \(provider libvirt now\):\nUsing provider libvirt, the first usable here/);
+  t.match(io.stdout, /✓ provider libvirt: vagrant-libvirt 0\.11\.2/);
+  t.equal(ran.length, 3);
+});
