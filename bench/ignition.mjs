@@ -28,9 +28,11 @@ export async function ignition({ root, quick, log }) {
       labs.set(`${provisioning}:${w}`, resolveLab({ document: loaded.document, source: loaded.source, overrides }).lab);
     }
   }
+  // Ignition gives user core the lab's own SSH key (cloud-config ignores it): a fixed one here.
+  const LAB_PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBen cclab-bench';
   const once = (key) => {
     const t0 = process.hrtime.bigint();
-    const p = planLab(labs.get(key), { target: 'bare-metal', version: 'bench' });
+    const p = planLab(labs.get(key), { target: 'bare-metal', version: 'bench', labPublicKey: LAB_PUBLIC_KEY });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     const w = Number(key.split(':')[1]);
     if (p.files.length !== w + SERVICES) throw new Error(`${key}: ${p.files.length} files, not ${w + SERVICES}`);
