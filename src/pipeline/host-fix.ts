@@ -185,7 +185,7 @@ export function planHostFixes(input: PlanInput): FixPlan {
           { argv: asRoot(['virtlogd', '--daemon']), why: 'start libvirt’s log daemon (QEMU writes its console log through it); this host has no systemd' },
           { argv: asRoot(['libvirtd', '--daemon']), why: 'start libvirt’s daemon' },
         );
-        notes.push('virtlogd and libvirtd were started by hand (no systemd here): start them again after a reboot');
+        notes.push('virtlogd and libvirtd are started by hand here (no systemd): start them again after a reboot');
       }
     }
     if (facts.user !== undefined && !facts.user.inLibvirtGroup) {
@@ -195,7 +195,7 @@ export function planHostFixes(input: PlanInput): FixPlan {
     // Everything is installed, libvirt answers and the user may use it, yet the provider check
     // failed (a Vagrant of another origin without the plugin): the check's own fix says what to do.
     if (steps.length === before && pkgs.size === 0) manual.push({ check: providerCheck!.check, fix: providerCheck!.fix ?? '' });
-    else if (provider === 'virtualbox') notes.push('with libvirt usable, `cclab up` picks it (VirtualBox is in no distribution’s archive: virtualbox.org has it)');
+    else if (provider === 'virtualbox') notes.push('with libvirt usable, `cclab up` picks it (VirtualBox is in no distribution’s archive: virtualbox.org has it); the checks after the fixes are libvirt’s');
   }
 
   if (wanted.includes('vbox-subnet')) {

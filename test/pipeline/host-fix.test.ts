@@ -69,7 +69,7 @@ t.test('libvirt installed and running, but not for this user: only the group', a
 t.test('a host without systemd: the daemons are started by hand, and the note says they will not come back after a reboot', async (t) => {
   const plan = planHostFixes(input({ failed: [NO_LIBVIRT], facts: facts({ systemd: false, libvirt: 'not-running' }) }));
   t.same(commands(plan).slice(-2), ['virtlogd --daemon', 'libvirtd --daemon']);
-  t.match(plan.notes, [/started by hand \(no systemd here\): start them again after a reboot/]);
+  t.match(plan.notes, [/started by hand here \(no systemd\): start them again after a reboot/]);
 });
 
 t.test('Fedora: dnf (no separate refresh), its package names; arm64 Debian gets ARM’s QEMU', async (t) => {
