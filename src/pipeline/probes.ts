@@ -116,6 +116,9 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
     async kvmFacts(): Promise<KvmFacts> {
       if (!existsSync('/dev/kvm')) return { devKvm: false, kvmCapabilities: 'yes' };
       const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
+      // The test guest runs while libvirt answers (a fresh libvirtd probes QEMU for seconds); it is
+      // x86 code, so other hosts keep libvirt's answer alone.
+      const guest = process.arch === 'x64' ? runKvmProbe(env).catch((e: unknown): KvmGuestRuns => ({ unknown: `the test guest could not be run: ${(e as Error).message}` })) : undefined;
       let kvmCapabilities: KvmFacts['kvmCapabilities'];
       try {
         await run('virsh', ['-c', uri, 'domcapabilities', '--virttype', 'kvm'], env);
@@ -125,10 +128,8 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
         // virsh missing or libvirtd not answering says nothing about KVM; anything else is libvirt's "no".
         kvmCapabilities = /not installed|connect|no such file/i.test(why) ? { noAnswer: why } : { refused: why };
       }
-      if (kvmCapabilities !== 'yes' && 'refused' in kvmCapabilities) return { devKvm: true, kvmCapabilities };
-      // The test guest is x86 code: other hosts keep libvirt's answer.
-      if (process.arch !== 'x64') return { devKvm: true, kvmCapabilities };
-      return { devKvm: true, kvmCapabilities, guest: await runKvmProbe(env) };
+      const ran = await guest;
+      return { devKvm: true, kvmCapabilities, ...(ran !== undefined && { guest: ran }) };
     },
     portFree(port: number) {
       return new Promise((resolve) => {
