@@ -6,6 +6,7 @@ import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { readText } from '../bounded-read.js';
 import { blameFlags, LabConfigError, UsageError } from '../errors.js';
+import { isRemoteLibvirt } from '../providers/libvirt-uri.js';
 import { shown } from '../lab/shown.js';
 import { loadBuiltinLab, loadLabFile, readSshKeys } from '../lab/load.js';
 import { resolveLab, type LabOverrides, type Resolved } from '../lab/resolve.js';
@@ -141,7 +142,12 @@ async function prepare(opts: LabInputOptions, ctx: Context, placement: Placement
     notes.push(`Using provider ${choice.provider}, ${choice.why}; choose another with --provider or VAGRANT_DEFAULT_PROVIDER`);
   }
   const provider = overrides.provider ?? spec.provider ?? ((PROVIDERS as readonly string[]).includes(envProvider ?? '') ? (envProvider as Provider) : detected.provider);
-  if (opts.detect && provider === 'libvirt' && overrides.libvirt?.driver === undefined && spec.libvirt?.driver === undefined) {
+  const uri = overrides.libvirt?.uri ?? spec.libvirt?.uri;
+  const remote = uri !== undefined && isRemoteLibvirt(uri);
+  if (opts.detect && provider === 'libvirt' && remote && overrides.libvirt?.driver === undefined && spec.libvirt?.driver === undefined) {
+    // This host's /dev/kvm says nothing about the libvirt host's.
+    notes.push(`The machines run on ${uri} with KVM; pass --libvirt-driver qemu if that host has none`);
+  } else if (opts.detect && provider === 'libvirt' && overrides.libvirt?.driver === undefined && spec.libvirt?.driver === undefined) {
     const choice = await opts.detect.libvirtDriver();
     detected.libvirtDriver = choice.driver;
     if (choice.driver === 'qemu') {

@@ -60,6 +60,7 @@ export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDe
     vagrant: injected?.vagrant ? timeline.timed(injected.vagrant) : base.vagrant,
     probes,
     timeline,
+    ...(injected?.libvirtHost && { libvirtHost: injected.libvirtHost }),
     health: injected?.health ?? healthFor({ store: injected?.store ?? base.store, vagrant: injected?.vagrant ?? base.vagrant }, ctx.env),
     version: injected?.version ?? version(),
     ...(injected?.now ? { now: injected.now } : {}),

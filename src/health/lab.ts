@@ -1,9 +1,11 @@
 /**
  * A lab's health: its own targets (src/health/targets.ts) checked until healthy or the deadline,
- * with SSH to the machines whose etcd proxy listens on loopback only. `cclab up` (at its end),
+ * with SSH to the machines whose etcd proxy listens on loopback only, and to every machine of a
+ * lab on a remote libvirt host (its lab network is there). `cclab up` (at its end),
  * `cclab status --health` and `cclab check NAME` all come here; how SSH is opened is injected.
  */
 import type { Lab } from '../lab/types.js';
+import { isRemoteLibvirt } from '../providers/libvirt-uri.js';
 import type { HttpGet, RemoteExec } from '../transport.js';
 import { formatHuman, toJson } from './report.js';
 import type { HealthRunOptions } from './run.js';
@@ -48,8 +50,34 @@ export async function checkTargets(
   return runHealthChecks(targets, runOpts, { http, remote: deps.remote });
 }
 
+/**
+ * The machine an HTTP check of `url` runs on when the lab's network is out of this host's reach (a
+ * remote libvirt host): the machine whose address the URL names (a member asked on itself: one
+ * that is down is reported as not reached), else the first machine.
+ */
+export function machineForUrl(lab: Lab, url: string): string {
+  let host = '';
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    // not a URL: the first machine's curl says so
+  }
+  return (lab.machines.find((m) => m.ip === host) ?? lab.machines[0]!).name;
+}
+
+/** Whether the lab runs on another host's libvirt, whose lab network this host cannot reach. */
+export function onRemoteLibvirt(lab: Lab): boolean {
+  return lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
+}
+
 /** The lab's report (its own targets). */
 export async function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<HealthReport> {
+  if (onRemoteLibvirt(lab) && deps.http === undefined && deps.remote !== undefined) {
+    // The lab network is on the libvirt host: every HTTP check runs as curl on a lab machine.
+    const { curlOverSsh } = await import('./http.js');
+    const remote = deps.remote;
+    deps = { ...deps, http: (url, timeoutMs, signal) => curlOverSsh(remote, machineForUrl(lab, url))(url, timeoutMs, signal) };
+  }
   const report = await checkTargets(labTargets(lab, opts.dockerEndpoint, opts.dockerCertDir), opts.timeoutMs, opts.signal, deps, opts.onProgress);
   return notePoweredOff(report, opts.poweredOff ?? {}, lab.name, lab.etcd.members.map((m) => m.name));
 }
@@ -63,7 +91,7 @@ export async function labHealth(lab: Lab, opts: LabCheckOptions, deps: HealthDep
 
 /** Whether some check of the lab runs on a machine (a v2 proxy that listens on loopback only). */
 export function needsRemote(lab: Lab): boolean {
-  return lab.machines.some((m) => m.etcd === 'proxy' && m.etcdListen === 'loopback');
+  return onRemoteLibvirt(lab) || lab.machines.some((m) => m.etcd === 'proxy' && m.etcdListen === 'loopback');
 }
 
 /** Opens SSH to the lab's machines (in the CLI: one `vagrant ssh-config`, then direct ssh). */

@@ -5,6 +5,7 @@
  */
 import { ARCHITECTURE_RULES } from './architectures.js';
 import { defaultSubnet, hostAt, parseCidr, type Cidr } from './net.js';
+import { parseLibvirtUri, type LibvirtConnection } from '../providers/libvirt-uri.js';
 import { LAB_NAME } from './options.js';
 import type { ResolveInput } from './resolve.js';
 import type { LabSpec } from './schema.js';
@@ -52,6 +53,9 @@ export interface LabValues {
   managementCidr: Cidr | string;
   /** libvirt's driver: given, else the one `up` found usable (kvm or qemu), else kvm. */
   libvirtDriver: LibvirtDriver;
+  /** --libvirt-uri as given, and what it parses to (or why it does not). */
+  libvirtUri: string | undefined;
+  libvirtConnection: LibvirtConnection | string | undefined;
   memory: number;
   cpus: number;
   dockerTcp: boolean;
@@ -130,6 +134,8 @@ export function withDefaults(input: ResolveInput): LabValues {
     managementNetwork,
     managementCidr: parseCidr(managementNetwork),
     libvirtDriver: libvirt.driver ?? input.detected?.libvirtDriver ?? 'kvm',
+    libvirtUri: libvirt.uri,
+    libvirtConnection: libvirt.uri === undefined ? undefined : parseLibvirtUri(libvirt.uri),
     memory: spec.memory ?? 1024,
     cpus: spec.cpus ?? 1,
     dockerTcp: rules.dockerAlways || spec.dockerTcp === true,

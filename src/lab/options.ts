@@ -357,6 +357,16 @@ export const LAB_OPTIONS = [
     },
   },
   {
+    key: 'libvirt.uri',
+    file: 'string',
+    flag: { name: 'libvirt-uri', type: 'string', describe: 'libvirt to run the lab on: qemu:///system (default), or another host\'s qemu+ssh://[user@]host[:port]/system' },
+    rule: (v, r) => {
+      if (v.libvirtUri === undefined) return;
+      if (typeof v.libvirtConnection === 'string') r.bad('libvirt.uri', `"${shown(v.libvirtUri)}": ${v.libvirtConnection}`);
+      else if (v.provider !== 'libvirt') r.bad('libvirt.uri', `applies to --provider libvirt, not ${v.provider}`);
+    },
+  },
+  {
     key: 'memory',
     file: 'positive',
     flag: { name: 'memory', type: 'integer', describe: 'Memory per machine in MiB' },

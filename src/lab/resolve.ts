@@ -166,6 +166,7 @@ function buildLab(v: LabValues): Lab {
       cpuMode: libvirt.cpuMode,
       cpuModel: libvirt.cpuModel,
       managementNetwork: v.managementNetwork,
+      ...(v.libvirtUri !== undefined && { uri: v.libvirtUri }),
     },
   };
 }

@@ -141,5 +141,10 @@ export interface Lab {
     cpuModel: string | undefined;
     /** Management network (a /24) that must not clash with host interfaces. */
     managementNetwork: string;
+    /**
+     * The libvirt the lab runs on (src/providers/libvirt-uri.ts): undefined for this host's
+     * default (LIBVIRT_DEFAULT_URI, else qemu:///system); qemu+ssh://… for another host.
+     */
+    uri?: string | undefined;
   };
 }

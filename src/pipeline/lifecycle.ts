@@ -6,6 +6,8 @@ import { CorruptManifestError } from '../errors.js';
 import type { Manifest } from '../home/manifest.js';
 import type { MachineStatus, VagrantDriver } from '../vagrant/driver.js';
 import type { LabStore } from './store.js';
+import type { LibvirtHostFiles } from './libvirt-host.js';
+import { parseLibvirtUri, remoteIgnitionDir } from '../providers/libvirt-uri.js';
 
 export interface LifecycleDeps {
   store: LabStore;
@@ -13,6 +15,8 @@ export interface LifecycleDeps {
   now?: () => Date;
   /** The docker CLI, for the lab's docker context (`down` removes it); default: `docker` on PATH. */
   dockerCli?: DockerCli;
+  /** A remote libvirt host's files (`down` removes the lab's Ignition configs there); default: over ssh. */
+  libvirtHost?: LibvirtHostFiles;
 }
 
 export async function requireLab(store: LabStore, name: string): Promise<Manifest> {
@@ -85,6 +89,14 @@ export async function downLab(name: string, opts: { keepFiles: boolean }, deps: 
         const count = m ? `the ${m.machines.length} machine${m.machines.length === 1 ? '' : 's'}` : 'the machines';
         ctx.io.err(`Destroying ${count} of ${name}…\n`);
         await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: vagrantLines(ctx) });
+      }
+      // The Ignition configs cclab copied to a remote libvirt host go with the machines.
+      const remote = m?.lab.libvirt.uri === undefined ? undefined : parseLibvirtUri(m.lab.libvirt.uri);
+      if (typeof remote === 'object' && remote.remote) {
+        const host = deps.libvirtHost ?? (await import('./libvirt-host.js')).sshLibvirtHost({ env: ctx.env });
+        await host.remove(remote, name, ctx.signal).catch((e: unknown) => {
+          ctx.io.err(`warning: ${(e as Error).message}; remove ${remoteIgnitionDir(name)} on ${remote.host} by hand\n`);
+        });
       }
       if (opts.keepFiles) {
         if (m) {

@@ -12,14 +12,18 @@ import type { KvmFacts } from '../providers/choose.js';
 import { provisioningFor } from '../render/provision.js';
 import { IGNITION_DIR } from '../render/layout.js';
 import { flatcarBoxName } from '../box/names.js';
+import { isRemoteLibvirt } from '../providers/libvirt-uri.js';
 
 export const MIN_VAGRANT = { major: 2, minor: 2, patch: 5 } as const;
 
 export interface Probes {
   /** `vagrant --version` → "2.3.4"; rejects when vagrant cannot run. */
   vagrantVersion(): Promise<string>;
-  /** Is the provider's own tooling usable? (VBoxManage, libvirt + plugin, prlctl + plugin) */
-  providerUsable(provider: Provider): Promise<{ ok: boolean; detail: string }>;
+  /**
+   * Is the provider's own tooling usable? (VBoxManage, libvirt + plugin, prlctl + plugin)
+   * `libvirtUri`: a lab's own libvirt (another host's), asked instead of this host's default.
+   */
+  providerUsable(provider: Provider, libvirtUri?: string): Promise<{ ok: boolean; detail: string }>;
   /** Installed boxes: name + provider. */
   boxes(): Promise<{ name: string; provider: string; version?: string }[]>;
   /** /etc/vbox/networks.conf, or undefined when absent. */
@@ -52,7 +56,8 @@ export function memoProbes(probes: Probes): Probes {
   };
   return {
     vagrantVersion: () => once('version', () => probes.vagrantVersion()),
-    providerUsable: (provider) => once(`provider:${provider}`, () => probes.providerUsable(provider)),
+    providerUsable: (provider, libvirtUri) =>
+      once(`provider:${provider}:${libvirtUri ?? ''}`, () => (libvirtUri === undefined ? probes.providerUsable(provider) : probes.providerUsable(provider, libvirtUri))),
     boxes: () => once('boxes', () => probes.boxes()),
     vboxNetworksConf: () => once('vbox', () => probes.vboxNetworksConf()),
     interfaces: () => once('interfaces', () => probes.interfaces()),
@@ -78,9 +83,11 @@ function releaseOf(text: string): { major: number; minor: number; patch: number 
 
 export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOptions = {}): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];
+  // A lab on another host's libvirt: its networks and QEMU are there, not here.
+  const remoteLibvirt = lab.provider === 'libvirt' && lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
   const [version, provider, boxes, conf, ifaces] = await Promise.allSettled([
     probes.vagrantVersion(),
-    probes.providerUsable(lab.provider),
+    remoteLibvirt ? probes.providerUsable(lab.provider, lab.libvirt.uri) : probes.providerUsable(lab.provider),
     probes.boxes(),
     providerRecord(lab.provider).readsVboxNetworksConf ? probes.vboxNetworksConf() : Promise.resolve(undefined),
     probes.interfaces(),
@@ -120,7 +127,15 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   const host = { vboxNetworksConf: conf.status === 'fulfilled' ? conf.value : undefined, clashes };
   const subnet = parseCidr(lab.subnet.cidr) as Cidr;
   const subnetClash = clashes(subnet, lab.subnet.gateway);
-  checks.push(
+  if (remoteLibvirt) {
+    // This host's interfaces say nothing about the libvirt host's, where the networks are made.
+    checks.push({
+      check: 'lab networks',
+      ok: true,
+      note: true,
+      message: `${lab.subnet.cidr} and ${lab.libvirt.managementNetwork} are made on the libvirt host (${lab.libvirt.uri}): not checked from here; vagrant-libvirt refuses a clash there`,
+    });
+  } else checks.push(
     // Ranges the provider refuses (VirtualBox's host-only networks).
     ...record.subnetChecks(lab, host),
     subnetClash.length === 0
@@ -159,7 +174,8 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   }
 
   // Ignition through fw_cfg: QEMU itself opens the lab's config files.
-  if (record.qemuOpensIgnition && opts.labDir !== undefined && probes.qemuFileAccess && provisioningFor(lab, 'vagrant') === 'ignition') {
+  // (On a remote libvirt host cclab copies them to a directory QEMU's user can read.)
+  if (record.qemuOpensIgnition && !remoteLibvirt && opts.labDir !== undefined && probes.qemuFileAccess && provisioningFor(lab, 'vagrant') === 'ignition') {
     checks.push(await ignitionAccessCheck(`${opts.labDir}/${IGNITION_DIR}`, probes.qemuFileAccess));
   }
 

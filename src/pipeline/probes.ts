@@ -46,10 +46,12 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       const v = await probed(vagrant.version());
       return `${v.major}.${v.minor}.${v.patch}`;
     },
-    async providerUsable(provider: Provider) {
+    async providerUsable(provider: Provider, libvirtUri?: string) {
+      // A lab on another libvirt host is checked there (virsh over its URI), not at this host's default.
+      const at = libvirtUri === undefined ? env : { ...env, LIBVIRT_DEFAULT_URI: libvirtUri };
       return providerRecord(provider).usable({
-        env,
-        run: (bin, args) => run(bin, args, env),
+        env: at,
+        run: (bin, args) => run(bin, args, at, libvirtUri === undefined ? undefined : 30_000),
         plugins: () => probed(vagrant.pluginList()),
       });
     },

@@ -23,6 +23,8 @@ import type { VagrantDriver } from '../vagrant/driver.js';
 import { providerRecord } from '../providers/index.js';
 import { planBoot, runBootPlan } from './boot.js';
 import { UpTimeline, type UpTimings } from './timings.js';
+import type { LibvirtHostFiles } from './libvirt-host.js';
+import { parseLibvirtUri, remoteIgnitionDir } from '../providers/libvirt-uri.js';
 import { machineOfLine } from '../vagrant/parse.js';
 import type { PreflightCheck } from '../providers/types.js';
 import { runPreflight, type Probes } from './preflight.js';
@@ -57,6 +59,8 @@ export interface UpDeps {
   dockerCerts?: DockerCertsMaker;
   /** Records where the time goes (the CLI's starts with the process); default: one from upLab's start. */
   timeline?: UpTimeline;
+  /** A remote libvirt host's files (the Ignition configs QEMU opens there); default: over ssh. */
+  libvirtHost?: LibvirtHostFiles;
 }
 
 /**
@@ -153,6 +157,7 @@ function optionValues(lab: Lab): Record<string, string> {
     'libvirt.cpuMode': lab.libvirt.cpuMode,
     'libvirt.cpuModel': lab.libvirt.cpuModel,
     'libvirt.managementNetwork': lab.libvirt.managementNetwork,
+    'libvirt.uri': lab.libvirt.uri,
     memory: lab.memory,
     cpus: lab.cpus,
     dockerTcp: lab.machines.some((m) => m.dockerTcp),
@@ -271,6 +276,14 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
       // A lab recreated with fewer machines must not keep the old machines' configs.
       for (const d of [USER_DATA_DIR, IGNITION_DIR]) {
         for (const stale of await deps.store.prune(name, d, files.map((f) => f.path))) ctx.io.err(`Removed ${stale} (no such machine now).\n`);
+      }
+      // On another libvirt host, QEMU opens each machine's Ignition file there: copy them first.
+      const remote = lab.libvirt.uri === undefined ? undefined : parseLibvirtUri(lab.libvirt.uri);
+      const ignitionFiles = files.filter((f) => f.path.startsWith(`${IGNITION_DIR}/`));
+      if (typeof remote === 'object' && remote.remote && ignitionFiles.length > 0) {
+        ctx.io.err(`Copying ${ignitionFiles.length} Ignition config${ignitionFiles.length === 1 ? '' : 's'} to ${remote.host}:${remoteIgnitionDir(name)}…\n`);
+        const host = deps.libvirtHost ?? (await import('./libvirt-host.js')).sshLibvirtHost({ env: ctx.env });
+        await host.put(remote, name, ignitionFiles.map((f) => ({ name: f.path.slice(IGNITION_DIR.length + 1), content: f.content })), ctx.signal);
       }
 
       const toBoot = lab.machines.map((m) => m.name).filter((m) => !running.has(m));

@@ -10,6 +10,7 @@ import Handlebars from 'handlebars';
 import type { Lab } from '../lab/types.js';
 import { ignitionPath, LAB_KEY_PATH, userDataPath } from './layout.js';
 import { rubyLiteral } from './ruby.js';
+import { isRemoteLibvirt, remoteIgnitionPath } from '../providers/libvirt-uri.js';
 
 export const VAGRANTFILE_TEMPLATE = fileURLToPath(new URL('../../Vagrantfile.hbs', import.meta.url));
 
@@ -88,6 +89,8 @@ export interface VagrantfileData {
   libvirtNetworkName: string;
   libvirtManagementName: string;
   libvirtPrefix: string;
+  /** --libvirt-uri (lv.uri), or false for this host's default connection. */
+  libvirtUri: string | false;
   machines: {
     name: string;
     ip: string;
@@ -100,6 +103,8 @@ export interface VagrantfileData {
     userData: string;
     /** The machine's Ignition config (relative to the Vagrantfile), passed through fw_cfg; false for cloud-config. */
     ignitionFile: string | false;
+    /** On a remote libvirt host: where cclab copies that file there (QEMU opens it on that host); else false. */
+    remoteIgnitionFile: string | false;
   }[];
 }
 
@@ -108,6 +113,7 @@ export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): Vagrantfile
   // A local fleetd (lab.fleet.localFile, an absolute path by now) is uploaded instead of downloaded.
   const fleetd = lab.os === 'flatcar' && lab.machines.some((m) => m.fleet) ? lab.fleet.localFile : undefined;
   const qemu = lab.libvirt.driver === 'qemu';
+  const remote = lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
   const cpuMode = lab.libvirt.cpuMode ?? (qemu ? 'custom' : undefined);
   const cpuModel = lab.libvirt.cpuModel ?? (qemu && cpuMode === 'custom' ? 'qemu64' : undefined);
   return {
@@ -131,6 +137,7 @@ export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): Vagrantfile
     libvirtNetworkName: `cclab-${lab.name}`,
     libvirtManagementName: `cclab-${lab.name}-mgmt`,
     libvirtPrefix: `cclab-${lab.name}-`,
+    libvirtUri: lab.libvirt.uri ?? false,
     machines: lab.machines.map((m) => ({
       name: m.name,
       ip: m.ip,
@@ -140,6 +147,7 @@ export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): Vagrantfile
       dockerHostPort: m.dockerHostPort ?? false,
       userData: userDataPath(m.name),
       ignitionFile: opts.ignition === true ? ignitionPath(m.name) : false,
+      remoteIgnitionFile: opts.ignition === true && remote ? remoteIgnitionPath(lab.name, m.name) : false,
     })),
   };
 }
