@@ -6,7 +6,7 @@
 //   ctx.http(url)           GET from inside the namespace; resolves the body
 //   ctx.upTimeoutMs(n)      our own deadline for booting n VMs
 //   ctx.flatcarStandin      path of the Flatcar stand-in image (scenarios with needsFlatcarStandin)
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, waitFor } from './lib/proc.mjs';
 
@@ -360,20 +360,73 @@ function removeFlatcarBox(ctx) {
   return ctx.inNs(['vagrant', 'box', 'remove', 'flatcar-stable', '--provider', 'libvirt', '--all', '--force'], { timeoutMs: 120_000, check: false });
 }
 
+/**
+ * An sshd inside the test namespace on its 127.0.0.1, letting root in with a key of its own: the
+ * "other host" of a lab run over qemu+ssh (it reaches the namespace's own libvirtd, the only one
+ * this machine can run). Its host key goes into root's known hosts, as a user's remote libvirt
+ * host would be; stop() stops it by PID and takes that line out again.
+ */
+async function startNamespaceSshd(ctx) {
+  const dir = mkdtempSync(join(ctx.runDir, 'libvirt-host-sshd-'));
+  const key = join(dir, 'id_ed25519');
+  await ctx.inNs(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')], { timeoutMs: 30_000 });
+  await ctx.inNs(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key], { timeoutMs: 30_000 });
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${key}.pub`));
+  const port = await ctx.freePort();
+  const pidFile = join(dir, 'sshd.pid');
+  writeFileSync(join(dir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${dir}/host_key`, `AuthorizedKeysFile ${dir}/authorized_keys`, `PidFile ${pidFile}`,
+    'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'LogLevel ERROR', '',
+  ].join('\n'));
+  // sshd's privilege-separation directory, made at boot on a real system.
+  const madeRunSshd = !existsSync('/run/sshd');
+  if (madeRunSshd) mkdirSync('/run/sshd', { mode: 0o755 });
+  await ctx.inNs(['/usr/sbin/sshd', '-f', join(dir, 'sshd_config'), '-E', join(dir, 'sshd.log')], { timeoutMs: 30_000 });
+  const pid = Number(await waitFor('sshd pid file', async () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() || undefined : undefined), { timeoutMs: 10_000, intervalMs: 200 }));
+  const knownHosts = '/root/.ssh/known_hosts';
+  const line = `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`;
+  const hadSshDir = existsSync('/root/.ssh');
+  const hadKnownHosts = existsSync(knownHosts);
+  mkdirSync('/root/.ssh', { recursive: true, mode: 0o700 });
+  appendFileSync(knownHosts, line, { mode: 0o600 });
+  return {
+    uri: `qemu+ssh://root@127.0.0.1:${port}/system?keyfile=${key}`,
+    stop() {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      if (existsSync(knownHosts)) {
+        const rest = readFileSync(knownHosts, 'utf8').split(line).join('');
+        if (rest === '' && !hadKnownHosts) rmSync(knownHosts);
+        else writeFileSync(knownHosts, rest);
+      }
+      if (!hadSshDir && readdirSync('/root/.ssh').length === 0) rmSync('/root/.ssh', { recursive: true });
+      rmSync(dir, { recursive: true, force: true });
+      if (madeRunSshd) rmSync('/run/sshd', { recursive: true, force: true });
+    },
+  };
+}
+
 function devIgnitionScenario() {
   const lab = 'dev';
   const subnet = '192.168.61';
   const machines = ['etcd-01', 'worker-01'];
+  /** The lab runs "remotely": over qemu+ssh through an sshd in the namespace (see startNamespaceSshd). */
+  let libvirtHost;
   const ssh = (ctx, machine, script, opts = {}) => ctx.cclab(['ssh', lab, machine, '--', 'sh', '-c', script], { timeoutMs: 120_000, ...opts });
   return {
     name: 'dev-ignition',
     needsCclab: true,
     needsFlatcarStandin: true,
     vms: 2,
-    description: 'cclab box add of the Flatcar stand-in image, cclab up dev --workers 1 --os flatcar on libvirt (Ignition via fw_cfg), checks, cclab down',
+    description: 'cclab box add of the Flatcar stand-in image, cclab up dev --workers 1 --os flatcar on libvirt over qemu+ssh (Ignition via fw_cfg, copied to the libvirt host), checks through SSH, cclab down',
     async setup(ctx) {
       // The test VAGRANT_HOME outlives runs: the box is added afresh every time.
       await removeFlatcarBox(ctx);
+      libvirtHost = await startNamespaceSshd(ctx);
+      ctx.say(`libvirt host: ${libvirtHost.uri}`);
     },
     steps: [
       ['cclab box add --image <Flatcar stand-in> --channel stable --version 1.0.0', async (ctx) => {
@@ -389,9 +442,14 @@ function devIgnitionScenario() {
         assert(/^flatcar-stable\s+\(libvirt, 1\.0\.0[,)]/m.test(boxes), `vagrant box list has no flatcar-stable (libvirt, 1.0.0):\n${boxes}`);
         ctx.say(`box: ${boxes.split('\n').find((l) => l.startsWith('flatcar-stable'))}`);
       }],
-      [`cclab up ${lab} --workers 1 --os flatcar --provider libvirt (box flatcar-stable, Ignition)`, (ctx) =>
-        ctx.cclab(['up', lab, '--workers', '1', '--provider', 'libvirt', '--os', 'flatcar', '--libvirt-driver', 'qemu', '--memory', '1024', '--cpus', '1',
-          '--subnet', `${subnet}.0/24`, '--fleetd', join(E2E_DIR, 'box', 'fleetd-standin')], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true })],
+      [`cclab up ${lab} --workers 1 --os flatcar --provider libvirt --libvirt-uri qemu+ssh://root@127.0.0.1:PORT/system (box flatcar-stable, Ignition)`, async (ctx) => {
+        const r = await ctx.cclab(['up', lab, '--workers', '1', '--provider', 'libvirt', '--os', 'flatcar', '--libvirt-driver', 'qemu', '--memory', '1024', '--cpus', '1',
+          '--subnet', `${subnet}.0/24`, '--fleetd', join(E2E_DIR, 'box', 'fleetd-standin'), '--libvirt-uri', libvirtHost.uri], { timeoutMs: ctx.upTimeoutMs(2) + HEALTH_WAIT_MS, boot: true });
+        assert(/^Copying 2 Ignition configs to 127\.0\.0\.1:\/var\/tmp\/cclab-dev…$/m.test(r.stderr), `up did not copy the Ignition configs to the libvirt host:\n${r.stderr.split('\n').slice(0, 12).join('\n')}`);
+        const vagrantfile = readFileSync(join(ctx.cclabHome, 'labs', lab, 'Vagrantfile'), 'utf8');
+        assert(vagrantfile.includes(`lv.uri = "${libvirtHost.uri}"`), 'the Vagrantfile does not set lv.uri');
+        for (const m of machines) assert(existsSync(`/var/tmp/cclab-${lab}/${m}.ign`), `/var/tmp/cclab-${lab}/${m}.ign is missing on the libvirt host`);
+      }],
       ...healthyDevSteps(lab, subnet),
       [`cclab ssh ${lab} etcd-01 -- cat /etc/hostname`, async (ctx) => {
         const { stdout } = await ctx.cclab(['ssh', lab, 'etcd-01', '--', 'cat', '/etc/hostname'], { timeoutMs: 120_000 });
@@ -438,11 +496,16 @@ function devIgnitionScenario() {
         }
       }],
       [`cclab down ${lab}`, (ctx) => ctx.cclab(['down', lab], { timeoutMs: 300_000 })],
-      [`nothing of lab ${lab} is left`, labGone(lab)],
+      [`nothing of lab ${lab} is left (its Ignition configs on the libvirt host too)`, async (ctx) => {
+        await labGone(lab)(ctx);
+        assert(!existsSync(`/var/tmp/cclab-${lab}`), `/var/tmp/cclab-${lab} is left on the libvirt host`);
+      }],
     ],
     async cleanup(ctx) {
       await ctx.cclab(['down', lab], { timeoutMs: 300_000, check: false });
       await removeFlatcarBox(ctx);
+      libvirtHost?.stop();
+      rmSync(`/var/tmp/cclab-${lab}`, { recursive: true, force: true });
     },
   };
 }
