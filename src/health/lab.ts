@@ -65,6 +65,16 @@ export function machineForUrl(lab: Lab, url: string): string {
   return (lab.machines.find((m) => m.ip === host) ?? lab.machines[0]!).name;
 }
 
+/** Whether `url` names this host's loopback (a port Vagrant forwarded here). */
+export function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the lab runs on another host's libvirt, whose lab network this host cannot reach. */
 export function onRemoteLibvirt(lab: Lab): boolean {
   return lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
@@ -73,10 +83,14 @@ export function onRemoteLibvirt(lab: Lab): boolean {
 /** The lab's report (its own targets). */
 export async function labReport(lab: Lab, opts: LabCheckOptions, deps: HealthDeps = {}): Promise<HealthReport> {
   if (onRemoteLibvirt(lab) && deps.http === undefined && deps.remote !== undefined) {
-    // The lab network is on the libvirt host: every HTTP check runs as curl on a lab machine.
-    const { curlOverSsh } = await import('./http.js');
+    // The lab network is on the libvirt host: every HTTP check of a lab address runs as curl on a
+    // lab machine; this host's own forwarded ports (the Docker API on 127.0.0.1) are asked here.
+    const { curlOverSsh, fetchHttpGet } = await import('./http.js');
     const remote = deps.remote;
-    deps = { ...deps, http: (url, timeoutMs, signal) => curlOverSsh(remote, machineForUrl(lab, url))(url, timeoutMs, signal) };
+    deps = {
+      ...deps,
+      http: (url, timeoutMs, signal) => (isLoopbackUrl(url) ? fetchHttpGet : curlOverSsh(remote, machineForUrl(lab, url)))(url, timeoutMs, signal),
+    };
   }
   const report = await checkTargets(labTargets(lab, opts.dockerEndpoint, opts.dockerCertDir), opts.timeoutMs, opts.signal, deps, opts.onProgress);
   return notePoweredOff(report, opts.poweredOff ?? {}, lab.name, lab.etcd.members.map((m) => m.name));

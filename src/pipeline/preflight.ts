@@ -87,7 +87,8 @@ export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOpti
   const remoteLibvirt = lab.provider === 'libvirt' && lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
   const [version, provider, boxes, conf, ifaces] = await Promise.allSettled([
     probes.vagrantVersion(),
-    remoteLibvirt ? probes.providerUsable(lab.provider, lab.libvirt.uri) : probes.providerUsable(lab.provider),
+    // The lab's own libvirt when it names one (another host's, or this host's session), else the default.
+    lab.provider === 'libvirt' && lab.libvirt.uri !== undefined ? probes.providerUsable(lab.provider, lab.libvirt.uri) : probes.providerUsable(lab.provider),
     probes.boxes(),
     providerRecord(lab.provider).readsVboxNetworksConf ? probes.vboxNetworksConf() : Promise.resolve(undefined),
     probes.interfaces(),

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { run as up } from '../../src/commands/up.js';
 import { memoryIo, type Context } from '../../src/context.js';
-import { machineForUrl, needsRemote } from '../../src/health/lab.js';
+import { isLoopbackUrl, labReport, machineForUrl, needsRemote } from '../../src/health/lab.js';
 import { downLab } from '../../src/pipeline/lifecycle.js';
 import { homeStore } from '../../src/pipeline/home-store.js';
 import { putCommand, removeCommand, sshLibvirtHost, type LibvirtHostFiles } from '../../src/pipeline/libvirt-host.js';
@@ -139,4 +139,24 @@ t.test('preflight of a remote lab: this host’s interfaces are not the lab’s;
   t.ok(needsRemote(lab), 'its checks need SSH to the machines');
   t.equal(machineForUrl(lab, `http://${lab.machines[1]!.ip}:2379/health`), lab.machines[1]!.name, 'a member is asked on itself');
   t.equal(machineForUrl(lab, 'http://10.9.9.9:2379/'), lab.machines[0]!.name, 'anything else on the first machine');
+  t.ok(isLoopbackUrl('http://127.0.0.1:2375/_ping') && isLoopbackUrl('http://localhost:1/') && !isLoopbackUrl(`http://${lab.machines[0]!.ip}:2379/`));
+});
+
+t.test('health of a remote lab: lab addresses asked by curl on the machines over SSH, this host’s forwarded Docker port asked here', async (t) => {
+  const lab = await builtinLab('dev', { provider: 'libvirt', os: 'flatcar', workers: 1, dockerTcp: true, docker: { tls: false }, subnet: '192.168.57.0/24', libvirt: { uri: URI, driver: 'kvm' } });
+  const execs: string[] = [];
+  const remote = {
+    exec: async (machine: string, argv: string[]) => {
+      execs.push(`${machine}: ${argv.at(-1)}`);
+      return { exitCode: 7, stdout: '\n000', stderr: 'curl: (7) Failed to connect' };
+    },
+  };
+  // The Docker API: plain HTTP on a port of this host that nothing listens on.
+  const report = await labReport(lab, { dockerEndpoint: 'tcp://127.0.0.1:9', timeoutMs: 300, signal: new AbortController().signal }, { remote, requestTimeoutMs: 200, pollIntervalMs: 100 });
+  t.notOk(report.healthy);
+  const shown = [...new Set(execs)].join('; ');
+  t.ok(execs.some((e) => e.startsWith(`${lab.etcd.members[0]!.name}: ${lab.etcd.members[0]!.clientUrl}/health`)), `the member asked on itself: ${shown}`);
+  t.ok(execs.every((e) => / http:\/\/192\.168\.57\.\d+:2379\//.test(e) || /^worker-01: http:\/\/127\.0\.0\.1:2379\//.test(e)), `lab addresses, and the worker's own proxy on its loopback: ${shown}`);
+  t.notOk(execs.some((e) => /:9\//.test(e)), 'the Docker API forwarded to this host is not asked on a machine');
+  t.match(report.checks.find((c) => c.group === 'docker')?.observed ?? '', /connection refused/, 'it is asked here (nothing listens on 127.0.0.1:9)');
 });
