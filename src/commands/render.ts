@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 import { shown as shownValue } from '../lab/shown.js';
 import { checkMatchboxUrl, MATCHBOX_DIRS } from '../render/matchbox.js';
 import { checkPlan, planLab, type Target } from '../render/plan.js';
-import { parseLibvirtUri, remoteIgnitionDir } from '../providers/libvirt-uri.js';
+import { remoteIgnitionDir, remoteLibvirtOf } from '../providers/libvirt-uri.js';
 import { quoteCommand, quoteWord } from '../vagrant/quote.js';
 import { version } from '../version.js';
 import { prepareLab, type LabInputOptions } from './lab-input.js';
@@ -106,10 +106,10 @@ export async function run(opts: RenderOptions, ctx: Context): Promise<void> {
   if (opts.target === 'vagrant') {
     // The same lab: the same file or architecture and every lab option given here.
     const up = ['cclab', 'up', ...(opts.config ? ['--config', opts.config] : [lab.architecture]), ...(opts.flagArgs ?? [])];
-    const remote = lab.libvirt.uri === undefined ? undefined : parseLibvirtUri(lab.libvirt.uri);
+    const remote = remoteLibvirtOf(lab);
     // On another libvirt host QEMU opens the Ignition files there: `cclab up` copies them; by hand, copy them first.
     const copy =
-      typeof remote === 'object' && remote.remote && ignition
+      remote && ignition
         ? `copy ${quoteWord(join(shown, IGNITION_DIR))}/*.ign to ${remote.host}:${remoteIgnitionDir(lab.name)}/ (a directory QEMU's user can read), then `
         : '';
     ctx.io.err(`\nBoot it with \`${quoteCommand(up)}\`, or by hand: ${copy}cd ${quoteWord(shown)} && vagrant up\n`);

@@ -5,7 +5,7 @@
  * `cclab status --health` and `cclab check NAME` all come here; how SSH is opened is injected.
  */
 import type { Lab } from '../lab/types.js';
-import { isRemoteLibvirt } from '../providers/libvirt-uri.js';
+import { remoteLibvirtOf } from '../providers/libvirt-uri.js';
 import type { HttpGet, RemoteExec } from '../transport.js';
 import { formatHuman, toJson } from './report.js';
 import type { HealthRunOptions } from './run.js';
@@ -77,7 +77,7 @@ export function isLoopbackUrl(url: string): boolean {
 
 /** Whether the lab runs on another host's libvirt, whose lab network this host cannot reach. */
 export function onRemoteLibvirt(lab: Lab): boolean {
-  return lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
+  return remoteLibvirtOf(lab) !== undefined;
 }
 
 /** The lab's report (its own targets). */

@@ -7,7 +7,7 @@ import type { Manifest } from '../home/manifest.js';
 import type { MachineStatus, VagrantDriver } from '../vagrant/driver.js';
 import type { LabStore } from './store.js';
 import type { LibvirtHostFiles } from './libvirt-host.js';
-import { parseLibvirtUri, remoteIgnitionDir } from '../providers/libvirt-uri.js';
+import { remoteIgnitionDir, remoteLibvirtOf } from '../providers/libvirt-uri.js';
 
 export interface LifecycleDeps {
   store: LabStore;
@@ -91,8 +91,8 @@ export async function downLab(name: string, opts: { keepFiles: boolean }, deps: 
         await deps.vagrant.destroy(deps.store.dir(name), undefined, { signal: ctx.signal, onLine: vagrantLines(ctx) });
       }
       // The Ignition configs cclab copied to a remote libvirt host go with the machines.
-      const remote = m?.lab.libvirt.uri === undefined ? undefined : parseLibvirtUri(m.lab.libvirt.uri);
-      if (typeof remote === 'object' && remote.remote) {
+      const remote = m && remoteLibvirtOf(m.lab);
+      if (remote) {
         const host = deps.libvirtHost ?? (await import('./libvirt-host.js')).sshLibvirtHost({ env: ctx.env });
         await host.remove(remote, name, ctx.signal).catch((e: unknown) => {
           ctx.io.err(`warning: ${(e as Error).message}; remove ${remoteIgnitionDir(name)} on ${remote.host} by hand\n`);

@@ -12,7 +12,7 @@ import type { KvmFacts } from '../providers/choose.js';
 import { provisioningFor } from '../render/provision.js';
 import { IGNITION_DIR } from '../render/layout.js';
 import { flatcarBoxName } from '../box/names.js';
-import { isRemoteLibvirt } from '../providers/libvirt-uri.js';
+import { remoteLibvirtOf } from '../providers/libvirt-uri.js';
 
 export const MIN_VAGRANT = { major: 2, minor: 2, patch: 5 } as const;
 
@@ -56,8 +56,7 @@ export function memoProbes(probes: Probes): Probes {
   };
   return {
     vagrantVersion: () => once('version', () => probes.vagrantVersion()),
-    providerUsable: (provider, libvirtUri) =>
-      once(`provider:${provider}:${libvirtUri ?? ''}`, () => (libvirtUri === undefined ? probes.providerUsable(provider) : probes.providerUsable(provider, libvirtUri))),
+    providerUsable: (provider, libvirtUri) => once(`provider:${provider}:${libvirtUri ?? ''}`, () => probes.providerUsable(provider, libvirtUri)),
     boxes: () => once('boxes', () => probes.boxes()),
     vboxNetworksConf: () => once('vbox', () => probes.vboxNetworksConf()),
     interfaces: () => once('interfaces', () => probes.interfaces()),
@@ -84,11 +83,11 @@ function releaseOf(text: string): { major: number; minor: number; patch: number 
 export async function runPreflight(lab: Lab, probes: Probes, opts: PreflightOptions = {}): Promise<PreflightCheck[]> {
   const checks: PreflightCheck[] = [];
   // A lab on another host's libvirt: its networks and QEMU are there, not here.
-  const remoteLibvirt = lab.provider === 'libvirt' && lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
+  const remoteLibvirt = lab.provider === 'libvirt' && remoteLibvirtOf(lab) !== undefined;
   const [version, provider, boxes, conf, ifaces] = await Promise.allSettled([
     probes.vagrantVersion(),
     // The lab's own libvirt when it names one (another host's, or this host's session), else the default.
-    lab.provider === 'libvirt' && lab.libvirt.uri !== undefined ? probes.providerUsable(lab.provider, lab.libvirt.uri) : probes.providerUsable(lab.provider),
+    probes.providerUsable(lab.provider, lab.provider === 'libvirt' ? lab.libvirt.uri : undefined),
     probes.boxes(),
     providerRecord(lab.provider).readsVboxNetworksConf ? probes.vboxNetworksConf() : Promise.resolve(undefined),
     probes.interfaces(),

@@ -24,7 +24,7 @@ import { providerRecord } from '../providers/index.js';
 import { planBoot, runBootPlan } from './boot.js';
 import { UpTimeline, type UpTimings } from './timings.js';
 import type { LibvirtHostFiles } from './libvirt-host.js';
-import { parseLibvirtUri, remoteIgnitionDir } from '../providers/libvirt-uri.js';
+import { remoteIgnitionDir, remoteLibvirtOf } from '../providers/libvirt-uri.js';
 import { machineOfLine } from '../vagrant/parse.js';
 import type { PreflightCheck } from '../providers/types.js';
 import { runPreflight, type Probes } from './preflight.js';
@@ -278,9 +278,9 @@ export async function upLab(req: UpRequest, deps: UpDeps, ctx: Context): Promise
         for (const stale of await deps.store.prune(name, d, files.map((f) => f.path))) ctx.io.err(`Removed ${stale} (no such machine now).\n`);
       }
       // On another libvirt host, QEMU opens each machine's Ignition file there: copy them first.
-      const remote = lab.libvirt.uri === undefined ? undefined : parseLibvirtUri(lab.libvirt.uri);
+      const remote = remoteLibvirtOf(lab);
       const ignitionFiles = files.filter((f) => f.path.startsWith(`${IGNITION_DIR}/`));
-      if (typeof remote === 'object' && remote.remote && ignitionFiles.length > 0) {
+      if (remote && ignitionFiles.length > 0) {
         ctx.io.err(`Copying ${ignitionFiles.length} Ignition config${ignitionFiles.length === 1 ? '' : 's'} to ${remote.host}:${remoteIgnitionDir(name)}…\n`);
         const host = deps.libvirtHost ?? (await import('./libvirt-host.js')).sshLibvirtHost({ env: ctx.env });
         await host.put(remote, name, ignitionFiles.map((f) => ({ name: f.path.slice(IGNITION_DIR.length + 1), content: f.content })), ctx.signal);

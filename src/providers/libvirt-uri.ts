@@ -86,6 +86,12 @@ export function isRemoteLibvirt(uri: string): boolean {
   return typeof c === 'object' && c.remote;
 }
 
+/** The remote libvirt host a lab runs on, or undefined for this host's libvirt (or no libvirt URI). */
+export function remoteLibvirtOf(lab: { libvirt: { uri?: string | undefined } }): RemoteLibvirt | undefined {
+  const c = lab.libvirt.uri === undefined ? undefined : parseLibvirtUri(lab.libvirt.uri);
+  return typeof c === 'object' && c.remote ? c : undefined;
+}
+
 /** A machine's Ignition file on the remote libvirt host. */
 export function remoteIgnitionPath(labName: string, machine: string): string {
   return `${remoteIgnitionDir(labName)}/${machine}.ign`;

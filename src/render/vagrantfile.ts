@@ -10,7 +10,7 @@ import Handlebars from 'handlebars';
 import type { Lab } from '../lab/types.js';
 import { ignitionPath, LAB_KEY_PATH, userDataPath } from './layout.js';
 import { rubyLiteral } from './ruby.js';
-import { isRemoteLibvirt, remoteIgnitionPath } from '../providers/libvirt-uri.js';
+import { remoteIgnitionPath, remoteLibvirtOf } from '../providers/libvirt-uri.js';
 
 export const VAGRANTFILE_TEMPLATE = fileURLToPath(new URL('../../Vagrantfile.hbs', import.meta.url));
 
@@ -113,7 +113,7 @@ export function vagrantfileData(lab: Lab, opts: VagrantfileOptions): Vagrantfile
   // A local fleetd (lab.fleet.localFile, an absolute path by now) is uploaded instead of downloaded.
   const fleetd = lab.os === 'flatcar' && lab.machines.some((m) => m.fleet) ? lab.fleet.localFile : undefined;
   const qemu = lab.libvirt.driver === 'qemu';
-  const remote = lab.libvirt.uri !== undefined && isRemoteLibvirt(lab.libvirt.uri);
+  const remote = remoteLibvirtOf(lab) !== undefined;
   const cpuMode = lab.libvirt.cpuMode ?? (qemu ? 'custom' : undefined);
   const cpuModel = lab.libvirt.cpuModel ?? (qemu && cpuMode === 'custom' ? 'qemu64' : undefined);
   return {
