@@ -12,6 +12,7 @@ import { version } from '../version.js';
 import type { BoxAddOptions, BoxAddResult } from '../box/add.js';
 import { boxAddCommand, flatcarBoxName } from '../box/names.js';
 import { providerRecord } from '../providers/index.js';
+import { startPreflightQueries } from '../vagrant/head-start.js';
 import type { Probes } from '../pipeline/preflight.js';
 import type { LabInputOptions } from './lab-input.js';
 
@@ -35,10 +36,12 @@ export interface UpOptions extends LabInputOptions, BootSettings {
 export type AddBox = (opts: BoxAddOptions, ctx: Context) => Promise<BoxAddResult>;
 
 export async function run(opts: UpOptions, ctx: Context, injected?: Partial<UpDeps> & { addBox?: AddBox }): Promise<UpResult> {
-  // The driver first, so the questions preflight asks Vagrant (a Ruby program: about a second per
-  // call) are under way while the lab model, rendering and progress modules load.
-  const { healthFor, hostDetection, labDeps, probesFor } = await import('./deps.js');
   const timeline = injected?.timeline ?? UpTimeline.sinceProcessStart();
+  // Vagrant's two preflight questions start first (the real probes below adopt them), before the
+  // driver and everything else `up` needs are loaded; the timeline counts them from now.
+  if (injected?.probes === undefined) void startPreflightQueries(ctx.env).then(timeline.vagrantCall());
+  // The driver next, then the lab model, rendering and progress modules, while Vagrant answers.
+  const { healthFor, hostDetection, labDeps, probesFor } = await import('./deps.js');
   const made = labDeps(ctx);
   const base = { ...made, vagrant: timeline.timed(made.vagrant) };
   const hostProbes = injected?.probes ?? probesFor(base, ctx);

@@ -23,6 +23,10 @@ import {
 } from './parse.js';
 import type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
 import { runInGroup } from '../process/run.js';
+import { takeEarly } from '../process/early.js';
+import { BOX_LIST_ARGS, resolveVagrantBin, VERSION_ARGS, vagrantEnv } from './env.js';
+
+export { resolveVagrantBin, vagrantEnv } from './env.js';
 import { quoteCommand } from './quote.js';
 
 export type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
@@ -139,24 +143,6 @@ export interface VagrantRunnerOptions {
   killGraceMs?: number;
 }
 
-/** Variables that would make Vagrant look somewhere other than the lab directory, or talk to us. */
-const DROPPED_ENV = ['VAGRANT_CWD', 'VAGRANT_VAGRANTFILE', 'VAGRANT_LOG'];
-
-/** The environment Vagrant runs with: the caller's, less DROPPED_ENV, plus ours. */
-export function vagrantEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && !DROPPED_ENV.includes(k)) out[k] = v;
-  }
-  out.VAGRANT_CHECKPOINT_DISABLE = '1';
-  out.VAGRANT_NO_COLOR = '1';
-  return out;
-}
-
-export function resolveVagrantBin(opts: Pick<VagrantRunnerOptions, 'env' | 'vagrantBin'>): string {
-  return opts.vagrantBin ?? (opts.env.CCLAB_VAGRANT || 'vagrant');
-}
-
 function missingBinary(bin: string, code: string | undefined, cause: unknown): PreflightError {
   const notFound = code === 'ENOENT';
   return new PreflightError(
@@ -184,7 +170,11 @@ export function createVagrantRunner(opts: VagrantRunnerOptions): VagrantRunner {
     async run(args, { cwd, signal, onLine }) {
       const command = [bin, ...args];
       if (signal?.aborted) throw interrupted(command, cwd);
-      const r = await runInGroup(bin, args, { cwd, env, signal, onLine, interruptGraceMs, killGraceMs });
+      // A query `up` started before this module was loaded (./head-start.ts) is the same run: adopted
+      // when it is exactly this one (binary, arguments, directory, environment) and nothing needs to
+      // follow or stop it as it goes.
+      const early = onLine === undefined && signal === undefined ? takeEarly(bin, args, { cwd, env }) : undefined;
+      const r = await (early ?? runInGroup(bin, args, { cwd, env, signal, onLine, interruptGraceMs, killGraceMs }));
       if (r.aborted) throw interrupted(command, cwd);
       if (r.kind === 'failed') {
         if (r.code === 'ENOENT' && !existsSync(cwd)) {
@@ -252,7 +242,7 @@ export function driverOn(
 
   return {
     async version() {
-      return parsed(['--version'], { cwd: globalCwd }, parseVersion);
+      return parsed([...VERSION_ARGS], { cwd: globalCwd }, parseVersion);
     },
 
     async status(cwd, machines = []) {
@@ -317,7 +307,7 @@ export function driverOn(
     },
 
     async boxList() {
-      return parsed(['box', 'list', '--machine-readable'], { cwd: globalCwd }, parseBoxList);
+      return parsed([...BOX_LIST_ARGS], { cwd: globalCwd }, parseBoxList);
     },
 
     async boxAdd(catalog, o) {

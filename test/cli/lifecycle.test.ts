@@ -55,6 +55,16 @@ t.test('a failed up keeps the lab as partial and says which machine, which comma
   t.equal(down.stdout, '');
 });
 
+t.test('up asks Vagrant its version and its boxes once each: started before up loads its modules, then adopted by the driver', async (t) => {
+  const h = cliHome(t);
+  await upOk(t, h, ['laptop']);
+  const questions = h.fake.log().filter((e) => e.argv && !['up', 'port', 'ssh-config', 'status'].includes(e.argv[0]!));
+  t.same(questions.map((e) => e.argv).sort(), [['--version'], ['box', 'list', '--machine-readable']]);
+  // Resumed by name, it asks the same two again, once each.
+  await upOk(t, h, ['laptop']);
+  t.equal(h.fake.invocations().filter((a) => a[0] === '--version').length, 2);
+});
+
 t.test('down on a lab whose VMs are already gone still removes it', async (t) => {
   const h = cliHome(t);
   await upOk(t, h, ['laptop']);

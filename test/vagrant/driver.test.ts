@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CommandError, InterruptedError, PreflightError } from '../../src/errors.js';
-import { createVagrantDriver, createVagrantRunner, vagrantEnv } from '../../src/vagrant/driver.js';
+import { createVagrantDriver, createVagrantRunner, resolveVagrantBin, vagrantEnv } from '../../src/vagrant/driver.js';
 import { fakeLab, fakeVagrant } from '../helpers/fake-vagrant.js';
 
 const MACHINES = [{ name: 'etcd-01', dockerHostPort: 2375 }, { name: 'etcd-02' }, { name: 'worker-01', dockerHostPort: 2376 }];
@@ -284,4 +284,28 @@ t.test('onLine gets whole lines: split UTF-8, progress rewrites, escapes, an unf
   t.same(lines.filter((l) => l !== 'an error'), ['==> a: price 5€', 'Progress: 10%', 'Progress: 20%', 'no newline at the end']);
   t.ok(lines.includes('an error'), 'stderr lines too');
   t.equal(r.stdout, '==> a: price 5€\n\x1b[KProgress: 10%\r\x1b[KProgress: 20%\r\nno newline at the end', 'the output itself is untouched');
+});
+
+t.test('up\'s head start: --version and box list started before the driver loads are adopted by it, so Vagrant answers each once', async (t) => {
+  const { startPreflightQueries } = await import('../../src/vagrant/head-start.js');
+  const fake = fakeVagrant(t);
+  startPreflightQueries(fake.env);
+  const driver = createVagrantDriver({ env: fake.env });
+  const [version, boxes] = await Promise.all([driver.version(), driver.boxList()]);
+  t.match(version, { major: 2 });
+  t.same(boxes, []);
+  t.same(fake.invocations().sort(), [['--version'], ['box', 'list', '--machine-readable']], 'each ran once');
+  await driver.version();
+  t.equal(fake.invocations().filter((a) => a[0] === '--version').length, 2, 'a second question runs Vagrant again');
+  // Another environment is another question: the driver does not adopt it and runs its own.
+  startPreflightQueries({ ...fake.env, CCLAB_TEST_OTHER: '1' });
+  const other = createVagrantDriver({ env: fake.env });
+  await other.version();
+  const { takeEarly } = await import('../../src/process/early.js');
+  const os = await import('node:os');
+  const otherEnv = { ...fake.env, CCLAB_TEST_OTHER: '1' };
+  const early = takeEarly(resolveVagrantBin({ env: otherEnv }), ['--version'], { cwd: os.tmpdir(), env: vagrantEnv(otherEnv) });
+  t.ok(early, 'the early run of the other environment is still there, not adopted');
+  await early;
+  t.equal(fake.invocations().filter((a) => a[0] === '--version').length, 4, 'two more runs: the early one and the driver\'s own');
 });
