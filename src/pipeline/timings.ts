@@ -219,6 +219,19 @@ const SERVICE_TITLES: Record<CheckGroup, string> = { etcd: 'etcd', 'etcd-proxy':
 
 const s = (ms: number) => (ms / 1000).toFixed(1);
 
+/**
+ * How well the machines booted together: from the first machine's start until the last is up,
+ * against the first machine's own start-to-up (the others start once it is booting). Undefined
+ * for one machine, or when one did not come up.
+ */
+export function bootedTogether(machines: MachineTimings[]): { allMs: number; firstMs: number; ratio: number } | undefined {
+  const first = machines[0];
+  if (machines.length < 2 || first?.upMs == null || machines.some((m) => m.upMs === null)) return undefined;
+  const firstMs = first.upMs - first.startedMs;
+  const allMs = Math.max(...machines.map((m) => m.upMs!)) - Math.min(...machines.map((m) => m.startedMs));
+  return firstMs > 0 ? { allMs, firstMs, ratio: allMs / firstMs } : undefined;
+}
+
 /** The timings as a table for people (seconds): a column per machine, then the services. */
 export function formatTimings(t: UpTimings): string {
   const lines: string[] = [`Timings of cclab up (seconds; "at" is since cclab started, ${t.startedAt}):`];
@@ -235,6 +248,10 @@ export function formatTimings(t: UpTimings): string {
     rows.push(['up at', ...t.machines.map((m) => (m.upMs === null ? 'failed' : s(m.upMs)))]);
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) lines.push('  ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
+    const together = bootedTogether(t.machines);
+    if (together) {
+      lines.push(`  ${t.machines.length} machines up ${s(together.allMs)} after the first started: ${together.ratio.toFixed(2)}× the first machine's own ${s(together.firstMs)} (1.00× would be all at once)`);
+    }
   }
   const h = t.health;
   if (h) {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import t from 'tap';
-import { formatTimings, phaseOfLine, UpTimeline } from '../../src/pipeline/timings.js';
+import { bootedTogether, formatTimings, phaseOfLine, UpTimeline } from '../../src/pipeline/timings.js';
 import type { CheckResult, HealthReport } from '../../src/health/types.js';
 
 const captured = fs.readFileSync(new URL('../fixtures/vagrant-captured/up-two-machines.txt', import.meta.url), 'utf8');
@@ -106,6 +106,21 @@ t.test('UpTimeline: phases per machine, services, cclab alone', async (t) => {
   t.match(text, /^ {2}up at +10\.0 +failed$/m);
   t.match(text, /health check from 11\.2: etcd healthy at 12\.0, Docker API healthy at 11\.5; verdict \(healthy\) at 12\.0, 2\.0 after the last machine was up/);
   t.match(text, /total 12\.1: Vagrant 10\.8, health check 0\.8, cclab alone 0\.5/);
+  t.notMatch(text, /machines up/, 'no together line when a machine failed');
+});
+
+t.test('bootedTogether: first start to last up, against the first machine alone (the gate the others wait for)', async (t) => {
+  const m = (name: string, startedMs: number, upMs: number | null) => ({ name, startedMs, upMs, phases: [] });
+  // The e2e's dev lab: etcd-01 up at 91.6 s, its worker started 2.3 s after it and up at 99.0 s.
+  const dev = [m('etcd-01', 0, 91_600), m('worker-01', 2300, 99_000)];
+  t.same(bootedTogether(dev), { allMs: 99_000, firstMs: 91_600, ratio: 99_000 / 91_600 });
+  // Workers that waited for the first machine to be up take twice as long.
+  t.equal(bootedTogether([m('a', 100, 10_100), m('b', 10_100, 20_100)])!.ratio, 2);
+  t.equal(bootedTogether([m('a', 0, 1000)]), undefined, 'one machine: nothing to compare');
+  t.equal(bootedTogether([m('a', 0, 1000), m('b', 0, null)]), undefined, 'one did not come up');
+  t.equal(bootedTogether([]), undefined);
+  const text = formatTimings({ startedAt: '2026-12-03T10:00:00.000Z', totalMs: 100_000, machines: dev, cclabMs: 700, vagrantMs: 99_000 });
+  t.match(text, /^ {2}2 machines up 99\.0 after the first started: 1\.08× the first machine's own 91\.6 \(1\.00× would be all at once\)$/m);
 });
 
 t.test('timed: every call of a driver counts as Vagrant time, failures included', async (t) => {
