@@ -1,11 +1,15 @@
 /** The real preflight probes: the Vagrant driver, provider tools, host interfaces, ports, files. */
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KvmFacts } from '../providers/choose.js';
-import { KVM_PROBE_TIMEOUT_MS, kvmProbeCommand, kvmProbeImage, kvmProbeVerdict, type KvmGuestRuns } from '../providers/kvm-probe.js';
+import { KVM_PROBE_TIMEOUT_MS, kvmProbeCommand, kvmProbeImage, kvmProbeVerdict, kvmVerdictRecord, rememberedKvmVerdict, type KvmGuestRuns, type KvmProbeIdentity } from '../providers/kvm-probe.js';
+import { createHash } from 'node:crypto';
+import { delimiter } from 'node:path';
+import { cacheHome } from '../home/paths.js';
+import { atomicWriteFile } from '../home/manifest.js';
 import { dirname } from 'node:path';
 import { blockingSteps, isSessionUri, parseAcl, qemuConfUser, type Identity, type PathStep } from '../providers/qemu-access.js';
 import { createServer } from 'node:net';
@@ -120,7 +124,7 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       const uri = env.LIBVIRT_DEFAULT_URI ?? 'qemu:///system';
       // The test guest runs while libvirt answers (a fresh libvirtd probes QEMU for seconds); it is
       // x86 code, so other hosts keep libvirt's answer alone.
-      const guest = process.arch === 'x64' ? runKvmProbe(env).catch((e: unknown): KvmGuestRuns => ({ unknown: `the test guest could not be run: ${(e as Error).message}` })) : undefined;
+      const guest = process.arch === 'x64' ? rememberedKvmProbe(env) : undefined;
       let kvmCapabilities: KvmFacts['kvmCapabilities'];
       try {
         await run('virsh', ['-c', uri, 'domcapabilities', '--virttype', 'kvm'], env);
@@ -141,6 +145,54 @@ export function realProbes(vagrant: VagrantDriver, env: Record<string, string | 
       });
     },
   };
+}
+
+/** Where the last "no" of the KVM probe is kept (a cache: it can always be found again). */
+export function kvmVerdictFile(env: Record<string, string | undefined>): string {
+  return join(cacheHome(env), 'kvm-probe.json');
+}
+
+/** This host's KvmProbeIdentity, or undefined when a part cannot be read (then nothing is remembered). */
+export async function kvmProbeIdentity(env: Record<string, string | undefined>): Promise<KvmProbeIdentity | undefined> {
+  try {
+    const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const dev = await stat('/dev/kvm');
+    let qemu: string | undefined;
+    for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+      const file = join(dir, 'qemu-system-x86_64');
+      const st = await stat(file).catch(() => undefined);
+      if (st?.isFile()) {
+        qemu = `${file} ${st.size} ${st.mtimeMs}`;
+        break;
+      }
+    }
+    if (bootId === '' || qemu === undefined) return undefined;
+    return { bootId, devKvm: `${dev.rdev} ${dev.ino} ${dev.ctimeMs}`, qemu, image: createHash('sha256').update(kvmProbeImage()).digest('hex') };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The KVM probe, remembered: a "no" found before on this boot, with the same /dev/kvm and QEMU, is
+ * not asked again (where KVM hangs, the probe costs its whole 3 s timeout on every `up`).
+ */
+export async function rememberedKvmProbe(env: Record<string, string | undefined>, probe: () => Promise<KvmGuestRuns> = () => runKvmProbe(env)): Promise<KvmGuestRuns> {
+  const identity = await kvmProbeIdentity(env);
+  const file = kvmVerdictFile(env);
+  if (identity !== undefined) {
+    const known = rememberedKvmVerdict(await readFile(file, 'utf8').catch(() => undefined), identity);
+    if (known !== undefined) return known;
+  }
+  const verdict = await probe().catch((e: unknown): KvmGuestRuns => ({ unknown: `the test guest could not be run: ${(e as Error).message}` }));
+  const record = identity === undefined ? undefined : kvmVerdictRecord(identity, verdict, new Date());
+  if (record !== undefined) {
+    // Only a cache: a home that cannot be written asks again next time.
+    await mkdir(dirname(file), { recursive: true })
+      .then(() => atomicWriteFile(file, record))
+      .catch(() => undefined);
+  }
+  return verdict;
 }
 
 /**

@@ -73,3 +73,50 @@ export function kvmProbeVerdict(r: KvmProbeResult, timeoutMs = KVM_PROBE_TIMEOUT
   if (r.progress === '') return { unknown: `QEMU could not start a KVM guest as this user: ${said}` };
   return { no: `a test guest under KVM ${stage}: ${said}` };
 }
+
+/**
+ * What a remembered verdict depends on: this boot of the kernel, the /dev/kvm device node (a
+ * reloaded kvm module makes a new one), the QEMU binary and the probe image. A change in any of
+ * them asks again.
+ */
+export interface KvmProbeIdentity {
+  bootId: string;
+  devKvm: string;
+  qemu: string;
+  image: string;
+}
+
+interface KvmVerdictRecord {
+  identity: KvmProbeIdentity;
+  no: string;
+  at: string;
+}
+
+/**
+ * The record of a verdict worth remembering, or undefined: only a "no" is kept (it is the slow one,
+ * a hung guest given KVM_PROBE_TIMEOUT_MS; a "yes" takes milliseconds to find again, an "unknown"
+ * may be fixed by the user at any time).
+ */
+export function kvmVerdictRecord(identity: KvmProbeIdentity, verdict: KvmGuestRuns, at: Date): string | undefined {
+  if (typeof verdict !== 'object' || !('no' in verdict)) return undefined;
+  const record: KvmVerdictRecord = { identity, no: verdict.no, at: at.toISOString() };
+  return JSON.stringify(record, null, 2) + '\n';
+}
+
+/** The remembered verdict when the record is for this very identity; undefined otherwise (or unreadable). */
+export function rememberedKvmVerdict(text: string | undefined, identity: KvmProbeIdentity): { no: string } | undefined {
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const r = parsed as Partial<KvmVerdictRecord>;
+  const id = r.identity;
+  if (typeof r.no !== 'string' || typeof r.at !== 'string' || typeof id !== 'object' || id === null) return undefined;
+  const same = (Object.keys(identity) as (keyof KvmProbeIdentity)[]).every((k) => id[k] === identity[k]);
+  if (!same) return undefined;
+  return { no: `${r.no}; found so at ${r.at.replace(/\.\d+Z$/, 'Z')}, asked again after a reboot or when /dev/kvm or QEMU change` };
+}
