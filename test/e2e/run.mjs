@@ -76,6 +76,8 @@ const childEnv = {
   VAGRANT_DEFAULT_PROVIDER: 'libvirt',
   LIBVIRT_DEFAULT_URI: 'qemu:///system',
   CCLAB_HOME: cclabHome,
+  // cclab's cache (image records of box add, the KVM probe's verdict) stays with this run.
+  XDG_CACHE_HOME: join(varDir, 'cache'),
   CCLAB_JS,
   DOCKER_CONFIG: join(runDir, 'docker-config'),
   NO_COLOR: '1',
