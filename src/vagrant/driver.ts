@@ -25,9 +25,9 @@ import type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, Vagra
 import { runInGroup } from '../process/run.js';
 import { takeEarly } from '../process/early.js';
 import { BOX_LIST_ARGS, resolveVagrantBin, VERSION_ARGS, vagrantEnv } from './env.js';
+import { quoteCommand } from './quote.js';
 
 export { resolveVagrantBin, vagrantEnv } from './env.js';
-import { quoteCommand } from './quote.js';
 
 export type { InstalledBox, ForwardedPort, MachineStatus, Plugin, SshHost, VagrantVersion } from './parse.js';
 
