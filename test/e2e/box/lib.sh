@@ -17,9 +17,30 @@ step() {
 LOOP=
 MOUNTS=()
 
+# The image's package scripts see the host's /dev (bind-mounted for the chroot), and some change it:
+# udev's gives /dev/kvm the image's kvm group, a number that names another group on the host (libvirt
+# then finds KVM unusable for its QEMU user and probes QEMU again before every domain it starts,
+# two minutes each here). The owner, group and mode of every device node are put back on exit.
+HOST_DEV=
+save_host_dev() {
+  HOST_DEV=$(find /dev -maxdepth 2 \( -type c -o -type b \) -printf '%U %G %m %p\n' 2>/dev/null || true)
+}
+restore_host_dev() {
+  local uid gid mode path now
+  while read -r uid gid mode path; do
+    [[ -n "$path" && -e "$path" ]] || continue
+    now=$(stat -c '%u %g %a' "$path") || continue
+    if [[ "$now" != "$uid $gid $mode" ]]; then
+      echo "$SCRIPT: $path was changed in the chroot ($now); restored to $uid:$gid $mode" >&2
+      chown "$uid:$gid" "$path" && chmod "$mode" "$path"
+    fi
+  done <<<"$HOST_DEV"
+}
+
 cleanup() {
   local rc=$?
   set +e
+  restore_host_dev
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
     umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}"
   done
@@ -34,6 +55,7 @@ cleanup() {
 }
 
 install_cleanup() {
+  save_host_dev
   trap cleanup EXIT
   trap 'exit 130' INT TERM
 }
