@@ -237,8 +237,12 @@ t.test('isProcessAlive: ourselves, a dead pid, a zombie', async (t) => {
   t.notOk(isProcessAlive(0));
   t.notOk(isProcessAlive(-5));
 
-  // `sleep 30` never reaps its child, which stays a zombie.
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A parent that never reaps its exited child, which stays a zombie. (Not `sh -c 'sleep 0 & …;
+  // exec sleep 30'`: the shell may reap the child before its exec when the child is quick, and
+  // then there is no zombie to find. Perl is part of every Debian system.)
+  const parent = spawn('perl', ['-e', '$| = 1; my $pid = fork() // die "fork: $!"; exit 0 if $pid == 0; print "$pid\n"; sleep 30'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.teardown(() => void parent.kill('SIGKILL'));
   const zombie = Number((await createInterface({ input: parent.stdout! })[Symbol.asyncIterator]().next()).value);
   // Wait until the child has exited and become a zombie (its /proc state turns to Z).
