@@ -19,6 +19,7 @@
  * SIGINT/SIGTERM into an orderly stop, and a process killed outright leaves a stale lock that the
  * next run takes over.
  */
+import { bootId } from './boot-id.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { link, open, readFile, rename, rm, unlink } from 'node:fs/promises';
@@ -326,14 +327,3 @@ function makeHandle(path: string, info: LockInfo, content: string, tookOverFrom:
   return { path, info, tookOverFrom, release };
 }
 
-let cachedBootId: string | null | undefined;
-function bootId(): string | undefined {
-  if (cachedBootId === undefined) {
-    try {
-      cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
-    } catch {
-      cachedBootId = null;
-    }
-  }
-  return cachedBootId ?? undefined;
-}

@@ -9,6 +9,7 @@ import { KVM_PROBE_TIMEOUT_MS, kvmProbeCommand, kvmProbeImage, kvmProbeVerdict, 
 import { createHash } from 'node:crypto';
 import { delimiter } from 'node:path';
 import { cacheHome } from '../home/paths.js';
+import { bootId } from '../home/boot-id.js';
 import { atomicWriteFile } from '../home/manifest.js';
 import { dirname } from 'node:path';
 import { blockingSteps, isSessionUri, parseAcl, qemuConfUser, type Identity, type PathStep } from '../providers/qemu-access.js';
@@ -155,7 +156,7 @@ export function kvmVerdictFile(env: Record<string, string | undefined>): string 
 /** This host's KvmProbeIdentity, or undefined when a part cannot be read (then nothing is remembered). */
 export async function kvmProbeIdentity(env: Record<string, string | undefined>): Promise<KvmProbeIdentity | undefined> {
   try {
-    const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const boot = bootId();
     const dev = await stat('/dev/kvm');
     let qemu: string | undefined;
     for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
@@ -166,8 +167,8 @@ export async function kvmProbeIdentity(env: Record<string, string | undefined>):
         break;
       }
     }
-    if (bootId === '' || qemu === undefined) return undefined;
-    return { bootId, devKvm: `${dev.rdev} ${dev.ino} ${dev.ctimeMs}`, qemu, image: createHash('sha256').update(kvmProbeImage()).digest('hex') };
+    if (boot === undefined || qemu === undefined) return undefined;
+    return { bootId: boot, devKvm: `${dev.rdev} ${dev.ino} ${dev.ctimeMs}`, qemu, image: createHash('sha256').update(kvmProbeImage()).digest('hex') };
   } catch {
     return undefined;
   }
